@@ -1,0 +1,785 @@
+"""Casework's domain: cases, the people and organisations in them, statements, sources.
+
+Modelled on HURIDOCS' Events Standard Formats: a Case is the event, an Involvement says
+who took part in it and how (the act and its victim or perpetrator), a Statement is an
+intervention, and a Source is where the information comes from.
+
+Every record that can reach the public (Case, Statement, Person, Organisation, Source)
+goes through the same review workflow: draft -> in_review -> verified -> published,
+with send_back and retract. Public pages read only `published()` records and only the
+fields in each model's PUBLIC_FIELDS.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from accounts.models import AuditEvent
+from casework.dates import Precision, format_partial_date, normalise_to_precision, period_end
+
+# ---------------------------------------------------------------------------
+# Vocabulary
+# ---------------------------------------------------------------------------
+
+
+class VocabularyTerm(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    label = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ViolationType(VocabularyTerm):
+    history = HistoricalRecords()
+
+    class Meta(VocabularyTerm.Meta):
+        verbose_name = _("violation type")
+
+
+class Right(VocabularyTerm):
+    history = HistoricalRecords()
+
+    class Meta(VocabularyTerm.Meta):
+        verbose_name = _("right")
+
+
+# ---------------------------------------------------------------------------
+# Review workflow
+# ---------------------------------------------------------------------------
+
+
+class RestorableHistory(models.Model):
+    """Base of the historical models: a link to restore that version in the admin."""
+
+    class Meta:
+        abstract = True
+
+    @property
+    def restore_link(self) -> str:
+        opts = self.instance_type._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_restore",
+                      args=[self.id, self.history_id])
+        return format_html('<a href="{}">{}</a>', url, _("Restore this version"))
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    IN_REVIEW = "in_review", _("in review")
+    VERIFIED = "verified", _("verified")
+    PUBLISHED = "published", _("published")
+    RETRACTED = "retracted", _("retracted")
+
+
+class WorkflowError(Exception):
+    """A transition that this user may not make, or not from this status."""
+
+
+class StaleRecordError(Exception):
+    """Somebody else saved the record after this copy of it was loaded."""
+
+    def __init__(self, record, current_version: int):
+        self.record = record
+        self.current_version = current_version
+        super().__init__(
+            f"{record._meta.verbose_name} “{record}” was changed by someone else "
+            f"(version {current_version}, you edited version {record.version})."
+        )
+
+
+# action -> (permission prefix, statuses it may start from, status it leads to)
+TRANSITIONS = {
+    "submit_for_review": ("submit", (Status.DRAFT, Status.RETRACTED), Status.IN_REVIEW),
+    "verify": ("verify", (Status.IN_REVIEW,), Status.VERIFIED),
+    "publish": ("publish", (Status.VERIFIED,), Status.PUBLISHED),
+    "send_back": ("verify", (Status.IN_REVIEW, Status.VERIFIED), Status.DRAFT),
+    "retract": ("retract", (Status.PUBLISHED,), Status.RETRACTED),
+}
+WORKFLOW_PERMISSIONS = ("submit", "verify", "publish", "retract")
+
+
+def workflow_permissions(model_name: str, plural: str) -> list[tuple[str, str]]:
+    return [
+        (f"submit_{model_name}", f"Can submit {plural} for review"),
+        (f"verify_{model_name}", f"Can verify {plural} and send them back"),
+        (f"publish_{model_name}", f"Can publish {plural}"),
+        (f"retract_{model_name}", f"Can retract published {plural}"),
+    ]
+
+
+class ReviewableQuerySet(models.QuerySet):
+    def published(self):
+        """The only door to the public side: published records, nothing else."""
+        return self.filter(status=Status.PUBLISHED)
+
+    def awaiting_review(self):
+        return self.filter(status=Status.IN_REVIEW)
+
+
+class ReviewableModel(models.Model):
+    """Workflow status, optimistic locking and authorship shared by every record kind.
+
+    The status only changes through the transition methods. `save()` enforces that,
+    refuses stale copies (optimistic locking), and sends a verified or published record
+    back to draft when any of its REVIEWED_FIELDS changes, so that unverified text never
+    stays public.
+    """
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    version = models.PositiveIntegerField(default=0)
+    review_note = models.TextField(
+        blank=True, editable=False, help_text=_("Last note from a verifier or retraction reason.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", editable=False,
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", editable=False,
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", editable=False,
+    )
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", editable=False,
+    )
+
+    objects = ReviewableQuerySet.as_manager()
+
+    # Fields whose change needs a new verification; each model names its own.
+    REVIEWED_FIELDS: tuple[str, ...] = ()
+    # What the public side may read; each model names its own.
+    PUBLIC_FIELDS: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    _transition_reason: str | None = None
+
+    # -- saving -------------------------------------------------------------
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if self._state.adding:
+            if self._transition_reason is None:
+                self.status = Status.DRAFT
+            self.version = 1
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            current = type(self)._base_manager.select_for_update().get(pk=self.pk)
+            if current.version != self.version:
+                raise StaleRecordError(self, current.version)
+            if self._transition_reason is None:
+                # Status is never set from a form, an import or a restore.
+                self.status = current.status
+                if self.status in (Status.VERIFIED, Status.PUBLISHED) and self.reviewed_changes(current):
+                    self._send_to_draft(_("Edited after verification: back to draft for re-vetting."))
+                    if update_fields is not None:
+                        update_fields = set(update_fields) | {"status", "review_note"}
+            self.version = current.version + 1
+            if update_fields is not None:
+                kwargs["update_fields"] = set(update_fields) | {"version"}
+            if getattr(self, "_change_reason", None) is None and self._transition_reason:
+                self._change_reason = self._transition_reason
+            try:
+                super().save(*args, **kwargs)
+            finally:
+                self._transition_reason = None
+
+    def reviewed_changes(self, other) -> list[str]:
+        return [f for f in self.REVIEWED_FIELDS if getattr(self, f) != getattr(other, f)]
+
+    def _send_to_draft(self, reason) -> None:
+        self.status = Status.DRAFT
+        self.review_note = str(reason)
+        self._change_reason = str(reason)
+
+    def withdraw_after_edit(self, reason: str) -> None:
+        """A related change (people, violations, sources) needs re-vetting too."""
+        if self.status not in (Status.VERIFIED, Status.PUBLISHED):
+            return
+        self.status = Status.DRAFT
+        self.review_note = reason
+        self._change_reason = reason
+        self._transition_reason = reason
+        self.save(update_fields=["status", "review_note"])
+
+    # -- transitions --------------------------------------------------------
+
+    def allowed_transitions(self, user) -> list[str]:
+        return [name for name in TRANSITIONS if self.transition_refusal(user, name) is None]
+
+    def transition_refusal(self, user, action: str) -> str | None:
+        """Why `user` may not make `action` now, or None when they may."""
+        prefix, sources, _target = TRANSITIONS[action]
+        noun = self._meta.verbose_name
+        perm = f"{self._meta.app_label}.{prefix}_{self._meta.model_name}"
+        if not (user and user.is_active and user.has_perm(perm)):
+            return f"You do not have permission to {action.replace('_', ' ')} this {noun}."
+        if self.status not in sources:
+            allowed = " or ".join(str(Status(s).label) for s in sources)
+            return (
+                f"Only {allowed} records can be {action.replace('_', ' ')}; "
+                f"this {noun} is {self.get_status_display()}."
+            )
+        if action == "verify" and user.pk in (self.created_by_id, self.updated_by_id):
+            return (
+                f"Two-person rule: you created or last edited this {noun}, "
+                "so someone else must verify it."
+            )
+        return None
+
+    def _transition(self, user, action: str, note: str = "") -> None:
+        refusal = self.transition_refusal(user, action)
+        if refusal:
+            raise WorkflowError(refusal)
+        _prefix, _sources, target = TRANSITIONS[action]
+        previous = self.status
+        now = timezone.now()
+        self.status = target
+        fields = {"status"}
+        if action == "verify":
+            self.verified_at, self.verified_by = now, user
+            fields |= {"verified_at", "verified_by"}
+        if action == "publish":
+            self.published_at, self.published_by = now, user
+            fields |= {"published_at", "published_by"}
+        if action in ("send_back", "retract"):
+            self.review_note = note
+            fields.add("review_note")
+        reason = f"{action.replace('_', ' ')}" + (f": {note}" if note else "")
+        self._transition_reason = reason
+        self._change_reason = reason
+        self._history_user = user
+        with transaction.atomic():
+            self.save(update_fields=fields)
+            AuditEvent.objects.record(
+                AuditEvent.Action.TRANSITION, user=user, obj=self,
+                transition=action, from_status=previous, to_status=target,
+            )
+
+    def submit_for_review(self, user) -> None:
+        self._transition(user, "submit_for_review")
+
+    def verify(self, user) -> None:
+        self._transition(user, "verify")
+
+    def publish(self, user) -> None:
+        self._transition(user, "publish")
+
+    def send_back(self, user, note: str) -> None:
+        if not note or not note.strip():
+            raise WorkflowError("Say what needs fixing: a note is required to send a record back.")
+        self._transition(user, "send_back", note.strip())
+
+    def retract(self, user, reason: str) -> None:
+        if not reason or not reason.strip():
+            raise WorkflowError("A reason is required to retract a published record.")
+        self._transition(user, "retract", reason.strip())
+
+    # -- history ------------------------------------------------------------
+
+    def restore(self, historical_record, user) -> None:
+        """Bring back an earlier version's content; status and authorship stay as they are
+        (so a restored verified record goes back to draft through the re-vetting rule)."""
+        if historical_record.instance.pk != self.pk:
+            raise ValueError("That history entry belongs to another record.")
+        old = historical_record.instance
+        skip = {"id", "status", "version", "review_note", "created_at", "created_by",
+                "updated_at", "updated_by", "verified_at", "verified_by",
+                "published_at", "published_by"}
+        for field in self._meta.concrete_fields:
+            if field.name not in skip:
+                setattr(self, field.attname, getattr(old, field.attname))
+        self.updated_by = user
+        self._change_reason = f"restored version {historical_record.version}"
+        self._history_user = user
+        with transaction.atomic():
+            self.save()
+            AuditEvent.objects.record(
+                AuditEvent.Action.RESTORE, user=user, obj=self,
+                restored_version=historical_record.version,
+            )
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == Status.PUBLISHED
+
+
+class PartialDateMixin:
+    """Display helpers for (date, precision) pairs named <name> and <name>_precision."""
+
+    def partial_date(self, name: str) -> str:
+        return format_partial_date(getattr(self, name), getattr(self, f"{name}_precision"))
+
+    def normalise_partial_dates(self, *names: str) -> None:
+        for name in names:
+            value = getattr(self, name)
+            precision = getattr(self, f"{name}_precision")
+            if value is None:
+                setattr(self, f"{name}_precision", "")
+            else:
+                if not precision:
+                    precision = Precision.DAY
+                    setattr(self, f"{name}_precision", precision)
+                setattr(self, name, normalise_to_precision(value, precision))
+
+
+def partial_date_fields(verbose: str):
+    return (
+        models.DateField(verbose, null=True, blank=True, help_text=_("Empty when unknown.")),
+        models.CharField(
+            _("precision"), max_length=5, choices=Precision.choices, blank=True,
+            help_text=_("Day, month or year: how much of the date is known."),
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------
+
+
+class Source(PartialDateMixin, ReviewableModel):
+    class Reliability(models.TextChoices):
+        A = "A", _("A – completely reliable")
+        B = "B", _("B – usually reliable")
+        C = "C", _("C – fairly reliable")
+        D = "D", _("D – not usually reliable")
+        E = "E", _("E – unreliable")
+        F = "F", _("F – reliability cannot be judged")
+
+    url = models.URLField(_("URL"), max_length=1000, blank=True)
+    citation = models.TextField(blank=True, help_text=_("Title, author, outlet: how to cite it."))
+    publisher = models.CharField(max_length=200, blank=True)
+    published_on, published_on_precision = partial_date_fields(_("published on"))
+    reliability = models.CharField(
+        max_length=1, choices=Reliability.choices, default=Reliability.F
+    )
+    accessed_on = models.DateField(null=True, blank=True)
+    internal_notes = models.TextField(blank=True, help_text=_("Confidential: never public."))
+
+    history = HistoricalRecords(bases=[RestorableHistory])
+
+    REVIEWED_FIELDS = ("url", "citation", "publisher", "published_on", "published_on_precision")
+    PUBLIC_FIELDS = REVIEWED_FIELDS
+
+    class Meta:
+        ordering = ["-published_on", "publisher", "id"]
+        permissions = workflow_permissions("source", "sources")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(url="", citation=""), name="source_has_url_or_citation"
+            ),
+        ]
+        indexes = [
+            # Import matches sources by URL.
+            models.Index(fields=["url"], name="source_url"),
+        ]
+
+    def __str__(self) -> str:
+        return self.citation[:80] or self.url
+
+    def save(self, *args, **kwargs):
+        self.normalise_partial_dates("published_on")
+        super().save(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Organisations and people
+# ---------------------------------------------------------------------------
+
+
+class Organisation(ReviewableModel):
+    class Kind(models.TextChoices):
+        INTERGOVERNMENTAL = "intergovernmental", _("intergovernmental body")
+        NGO = "ngo", _("NGO / civil society organisation")
+        GOVERNMENT = "government", _("government body")
+        PROSECUTION = "prosecution", _("prosecution service")
+        COURT = "court", _("court")
+        POLICE = "police", _("police or security service")
+        BAR = "bar_association", _("bar association")
+        MEDIA = "media", _("media outlet")
+        PARLIAMENT = "parliament", _("parliament")
+        COMPANY = "company", _("company")
+        OTHER = "other", _("other")
+
+    name = models.CharField(max_length=300)
+    other_names = models.TextField(
+        blank=True, help_text=_("Acronyms and other spellings, one per line (e.g. OSCE).")
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.OTHER)
+    country = CountryField(blank=True, help_text=_("Empty for international bodies."))
+    internal_notes = models.TextField(blank=True, help_text=_("Confidential: never public."))
+
+    history = HistoricalRecords(bases=[RestorableHistory])
+
+    REVIEWED_FIELDS = ("name", "other_names", "kind", "country")
+    PUBLIC_FIELDS = REVIEWED_FIELDS
+
+    class Meta:
+        ordering = ["name"]
+        permissions = workflow_permissions("organisation", "organisations")
+        indexes = [
+            # Admin and public lists ordered by name; import matching by name.
+            models.Index(fields=["name"], name="organisation_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [line.strip() for line in self.other_names.splitlines() if line.strip()]
+
+    def get_absolute_url(self) -> str:
+        return reverse("casework:organisation", args=[self.pk])
+
+
+class Person(ReviewableModel):
+    class Gender(models.TextChoices):
+        FEMALE = "female", _("female")
+        MALE = "male", _("male")
+        OTHER = "other", _("other / non-binary")
+        UNKNOWN = "", _("unknown")
+
+    class DefenderType(models.TextChoices):
+        JOURNALIST = "journalist", _("journalist")
+        LAWYER = "lawyer", _("lawyer")
+        YOUTH_ACTIVIST = "youth_activist", _("youth activist")
+        CSO_MEMBER = "cso_member", _("CSO member")
+        HRD = "human_rights_defender", _("human rights defender")
+        AID_WORKER = "aid_worker", _("humanitarian worker")
+        BLOGGER = "blogger", _("blogger")
+        ARTIST = "artist", _("artist")
+        POLITICIAN = "politician", _("opposition politician")
+        OFFICIAL = "official", _("official")
+        OTHER = "other", _("other")
+
+    name = models.CharField(
+        max_length=300,
+        help_text=_("Real name. Confidential unless the identity is public."),
+    )
+    other_names = models.TextField(
+        blank=True,
+        help_text=_("Other names and spellings, one per line (e.g. Xədicə İsmayılova)."),
+    )
+    identity_public = models.BooleanField(
+        _("identity may be published"), default=False,
+        help_text=_("Tick only with the person's consent and when it does not put them at risk. "
+                    "Otherwise the public sees the pseudonym."),
+    )
+    pseudonym = models.CharField(
+        max_length=200, blank=True, help_text=_("Shown instead of the name when the identity is withheld.")
+    )
+    gender = models.CharField(max_length=8, choices=Gender.choices, blank=True)
+    occupation = models.CharField(max_length=200, blank=True)
+    defender_type = models.CharField(max_length=32, choices=DefenderType.choices, blank=True)
+    country = CountryField(blank=True)
+    contact_details = models.TextField(blank=True, help_text=_("Confidential: never public."))
+    internal_notes = models.TextField(blank=True, help_text=_("Confidential: never public."))
+
+    history = HistoricalRecords(bases=[RestorableHistory])
+
+    REVIEWED_FIELDS = ("name", "other_names", "identity_public", "pseudonym", "gender",
+                       "occupation", "defender_type", "country")
+    # Name and other names are public only through public_name / public_aliases.
+    PUBLIC_FIELDS = ("gender", "occupation", "defender_type", "country")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = _("people")
+        permissions = workflow_permissions("person", "people")
+        indexes = [
+            # Admin list and import matching by name.
+            models.Index(fields=["name"], name="person_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [line.strip() for line in self.other_names.splitlines() if line.strip()]
+
+    @property
+    def public_name(self) -> str:
+        if self.identity_public:
+            return self.name
+        return self.pseudonym or str(_("Name withheld"))
+
+    @property
+    def public_aliases(self) -> list[str]:
+        return self.alias_list if self.identity_public else []
+
+    def get_absolute_url(self) -> str:
+        return reverse("casework:person", args=[self.pk])
+
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+
+reference_validator = RegexValidator(
+    r"^[A-Z0-9][A-Z0-9-]{1,39}$",
+    _("Use capital letters, digits and hyphens, e.g. AZ-2016-002."),
+)
+
+
+class CaseQuerySet(ReviewableQuerySet):
+    def published(self):
+        """Published and not restricted: what the public may see."""
+        return self.filter(status=Status.PUBLISHED, restricted=False)
+
+
+class Case(PartialDateMixin, ReviewableModel):
+    class Situation(models.TextChoices):
+        ONGOING = "ongoing", _("ongoing")
+        CONCLUDED = "concluded", _("concluded")
+
+    reference = models.CharField(
+        max_length=40, unique=True, validators=[reference_validator],
+        help_text=_("Public, permanent identifier, e.g. AZ-2016-002."),
+    )
+    title = models.CharField(max_length=300)
+    summary = models.TextField(_("public summary"), blank=True)
+    internal_notes = models.TextField(blank=True, help_text=_("Confidential: never public."))
+    country = CountryField()
+    location = models.CharField(max_length=200, blank=True)
+    started_on, started_on_precision = partial_date_fields(_("started on"))
+    ended_on, ended_on_precision = partial_date_fields(_("ended on"))
+    situation = models.CharField(
+        max_length=10, choices=Situation.choices, default=Situation.ONGOING
+    )
+    violations = models.ManyToManyField(ViolationType, blank=True, related_name="cases")
+    rights = models.ManyToManyField(Right, blank=True, related_name="cases",
+                                    verbose_name=_("rights affected"))
+    sources = models.ManyToManyField(Source, blank=True, related_name="cases")
+    restricted = models.BooleanField(
+        default=False,
+        help_text=_("Only its author, verifiers and administrators see a restricted case; "
+                    "it is never public."),
+    )
+
+    history = HistoricalRecords(bases=[RestorableHistory], m2m_fields=[violations, rights, sources])
+
+    objects = CaseQuerySet.as_manager()
+
+    REVIEWED_FIELDS = ("reference", "title", "summary", "country", "location",
+                       "started_on", "started_on_precision", "ended_on", "ended_on_precision",
+                       "situation", "restricted")
+    PUBLIC_FIELDS = ("reference", "title", "summary", "country", "location",
+                     "started_on", "started_on_precision", "ended_on", "ended_on_precision",
+                     "situation", "published_at")
+
+    class Meta:
+        ordering = ["-started_on", "-id"]
+        permissions = [
+            *workflow_permissions("case", "cases"),
+            ("import_case", "Can import cases"),
+            ("export_case", "Can export cases"),
+            ("view_reports", "Can view coordinator reports"),
+        ]
+        indexes = [
+            # Public list and feed: published cases, newest first.
+            models.Index(fields=["status", "-published_at"], name="case_status_published"),
+            # Default ordering and date-range filters.
+            models.Index(fields=["started_on"], name="case_started_on"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(started_on__isnull=True)
+                | Q(ended_on__gte=models.F("started_on")),
+                name="case_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.title}"
+
+    def save(self, *args, **kwargs):
+        self.normalise_partial_dates("started_on", "ended_on")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("casework:case", args=[self.reference])
+
+    @property
+    def started(self) -> str:
+        return self.partial_date("started_on")
+
+    @property
+    def ended(self) -> str:
+        return self.partial_date("ended_on")
+
+    @property
+    def period(self) -> tuple[datetime.date | None, datetime.date | None]:
+        """First and last day the case may cover, for range overlap."""
+        end = period_end(self.ended_on, self.ended_on_precision) or period_end(
+            self.started_on, self.started_on_precision
+        )
+        return self.started_on, end
+
+
+class Involvement(PartialDateMixin, models.Model):
+    """A person or organisation in a case, and how: targeted, lawyer, perpetrator…"""
+
+    class Role(models.TextChoices):
+        TARGETED = "targeted", _("targeted defender")
+        LAWYER = "lawyer", _("lawyer representing a defender")
+        PERPETRATOR = "perpetrator", _("perpetrator")
+        WITNESS = "witness", _("witness")
+        SOURCE = "source", _("source")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="involvements")
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="involvements"
+    )
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="involvements"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    description = models.TextField(blank=True)
+    started_on, started_on_precision = partial_date_fields(_("from"))
+    ended_on, ended_on_precision = partial_date_fields(_("until"))
+
+    history = HistoricalRecords()
+
+    PUBLIC_FIELDS = ("role", "description", "started_on", "started_on_precision",
+                     "ended_on", "ended_on_precision")
+
+    class Meta:
+        ordering = ["case", "role", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(person__isnull=False, organisation__isnull=True)
+                           | Q(person__isnull=True, organisation__isnull=False)),
+                name="involvement_person_xor_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "person", "role"], condition=Q(person__isnull=False),
+                name="involvement_unique_person_role",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "organisation", "role"], condition=Q(organisation__isnull=False),
+                name="involvement_unique_organisation_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party} – {self.get_role_display()}"
+
+    @property
+    def party(self):
+        return self.person or self.organisation
+
+    def save(self, *args, **kwargs):
+        self.normalise_partial_dates("started_on", "ended_on")
+        super().save(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Statements
+# ---------------------------------------------------------------------------
+
+
+class Statement(PartialDateMixin, ReviewableModel):
+    """What someone (often an international body) said about one or more cases."""
+
+    reference = models.CharField(
+        max_length=40, unique=True, validators=[reference_validator],
+        help_text=_("Public, permanent identifier, e.g. ST-2016-001."),
+    )
+    speaker = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="statements"
+    )
+    speaker_title = models.CharField(
+        max_length=200, blank=True, help_text=_('e.g. "Commissioner for Human Rights"')
+    )
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="statements"
+    )
+    signatories = models.ManyToManyField(
+        Organisation, blank=True, related_name="signed_statements",
+        help_text=_("For joint statements: every organisation that signed it."),
+    )
+    title = models.CharField(max_length=300, blank=True, help_text=_("Title of a named statement."))
+    said_on, said_on_precision = partial_date_fields(_("said on"))
+    quote = models.TextField(blank=True, help_text=_("The words as said; or leave empty and "
+                                                     "give the statement's title."))
+    language = models.CharField(
+        max_length=8, default="en", help_text=_("ISO 639-1 code, e.g. en, az, ru.")
+    )
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="statements"
+    )
+    cases = models.ManyToManyField(Case, blank=True, related_name="statements")
+    internal_notes = models.TextField(blank=True, help_text=_("Confidential: never public."))
+
+    history = HistoricalRecords(bases=[RestorableHistory], m2m_fields=[cases, signatories])
+
+    REVIEWED_FIELDS = ("reference", "title", "speaker_id", "speaker_title", "organisation_id",
+                       "said_on", "said_on_precision", "quote", "language", "source_id")
+    PUBLIC_FIELDS = ("reference", "title", "speaker_title", "said_on", "said_on_precision", "quote",
+                     "language", "published_at")
+
+    class Meta:
+        ordering = ["-said_on", "-id"]
+        permissions = [
+            *workflow_permissions("statement", "statements"),
+            ("import_statement", "Can import statements"),
+            ("export_statement", "Can export statements"),
+        ]
+        indexes = [
+            # Public statements list: published, newest first.
+            models.Index(fields=["status", "-said_on"], name="statement_status_said_on"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(speaker__isnull=False) | Q(organisation__isnull=False),
+                name="statement_has_speaker",
+            ),
+            models.CheckConstraint(
+                condition=~Q(quote="", title=""), name="statement_has_quote_or_title",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def save(self, *args, **kwargs):
+        self.normalise_partial_dates("said_on")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("casework:statement", args=[self.reference])
+
+    @property
+    def said(self) -> str:
+        return self.partial_date("said_on")
+
+
+REVIEWABLE_MODELS = (Case, Statement, Person, Organisation, Source)

@@ -1,0 +1,67 @@
+import pytest
+from django.test import Client
+
+from tests import factories
+
+
+@pytest.fixture
+def researcher(db):
+    return factories.make_user("Researcher")
+
+
+@pytest.fixture
+def other_researcher(db):
+    return factories.make_user("Researcher")
+
+
+@pytest.fixture
+def verifier(db):
+    return factories.make_user("Verifier")
+
+
+@pytest.fixture
+def coordinator(db):
+    return factories.make_user("Coordinator")
+
+
+@pytest.fixture
+def administrator(db):
+    return factories.make_user("Administrator")
+
+
+@pytest.fixture
+def visitor(db):
+    """An anonymous member of the public."""
+    return Client()
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def researcher_client(researcher):
+    return _client_for(researcher)
+
+
+@pytest.fixture
+def verifier_client(verifier):
+    return _client_for(verifier)
+
+
+@pytest.fixture
+def coordinator_client(coordinator):
+    return _client_for(coordinator)
+
+
+@pytest.fixture
+def administrator_client(administrator):
+    return _client_for(administrator)
+
+
+@pytest.fixture
+def published_case(researcher, verifier):
+    case = factories.make_case(researcher, title="Published case", summary="A public summary")
+    return factories.publish(case, researcher, verifier)
