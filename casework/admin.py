@@ -66,8 +66,8 @@ class VersionedForm(forms.ModelForm):
         history = self.instance.history.filter(version__gte=loaded).order_by("history_id")
         records = list(history.select_related("history_user"))
         lines = []
-        for older, newer in zip(records, records[1:]):
-            delta = newer.diff_against(older)
+        for older, newer in zip(records, records[1:], strict=False):
+            delta = newer.diff_against(older, excluded_fields=["version", "updated_at"])
             who = newer.history_user or _("someone")
             fields = ", ".join(
                 str(self.instance._meta.get_field(c.field).verbose_name) for c in delta.changes
@@ -183,10 +183,10 @@ class ReviewableAdmin(SimpleHistoryAdmin):
         return [
             path("<path:object_id>/transition/<str:action>/",
                  self.admin_site.admin_view(self.transition_view),
-                 name="%s_%s_transition" % info),
+                 name="{}_{}_transition".format(*info)),
             path("<path:object_id>/history/<int:history_id>/restore/",
                  self.admin_site.admin_view(self.restore_view),
-                 name="%s_%s_restore" % info),
+                 name="{}_{}_restore".format(*info)),
         ] + super().get_urls()
 
     def _get_record_for_user(self, request, object_id):
@@ -211,7 +211,7 @@ class ReviewableAdmin(SimpleHistoryAdmin):
                 if not request.user.has_perm(
                     f"{self.opts.app_label}.{TRANSITIONS[action][0]}_{self.opts.model_name}"
                 ):
-                    raise PermissionDenied(str(refusal))
+                    raise PermissionDenied(str(refusal)) from refusal
                 error = str(refusal)
             except StaleRecordError as stale:
                 error = str(stale)
@@ -253,7 +253,8 @@ class ReviewableAdmin(SimpleHistoryAdmin):
                 reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
                         args=[record.pk]))
         current = record.history.order_by("-history_id").first()
-        delta = current.diff_against(historical) if current else None
+        delta = (current.diff_against(historical, excluded_fields=["version", "updated_at"])
+                 if current else None)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -130,6 +130,11 @@ class ReviewableQuerySet(models.QuerySet):
         return self.filter(status=Status.IN_REVIEW)
 
 
+def _in_request() -> bool:
+    """True inside a web request, where HistoryRequestMiddleware names the user."""
+    return getattr(HistoricalRecords.context, "request", None) is not None
+
+
 class ReviewableModel(models.Model):
     """Workflow status, optimistic locking and authorship shared by every record kind.
 
@@ -182,7 +187,19 @@ class ReviewableModel(models.Model):
     # -- saving -------------------------------------------------------------
 
     def save(self, *args, **kwargs):
+        try:
+            self._save_checked(*args, **kwargs)
+        finally:
+            # simple-history reads these from the instance; they describe one save only.
+            for attribute in ("_change_reason", "_history_user"):
+                self.__dict__.pop(attribute, None)
+            self._transition_reason = None
+
+    def _save_checked(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
+        if "_history_user" not in self.__dict__ and not _in_request():
+            # Commands and imports: the history names the record's editor.
+            self._history_user = self.updated_by or self.created_by
         if self._state.adding:
             if self._transition_reason is None:
                 self.status = Status.DRAFT
@@ -202,12 +219,7 @@ class ReviewableModel(models.Model):
             self.version = current.version + 1
             if update_fields is not None:
                 kwargs["update_fields"] = set(update_fields) | {"version"}
-            if getattr(self, "_change_reason", None) is None and self._transition_reason:
-                self._change_reason = self._transition_reason
-            try:
-                super().save(*args, **kwargs)
-            finally:
-                self._transition_reason = None
+            super().save(*args, **kwargs)
 
     def reviewed_changes(self, other) -> list[str]:
         return [f for f in self.REVIEWED_FIELDS if getattr(self, f) != getattr(other, f)]
@@ -215,7 +227,8 @@ class ReviewableModel(models.Model):
     def _send_to_draft(self, reason) -> None:
         self.status = Status.DRAFT
         self.review_note = str(reason)
-        self._change_reason = str(reason)
+        earlier = getattr(self, "_change_reason", None)
+        self._change_reason = f"{earlier}; {reason}" if earlier else str(reason)
 
     def withdraw_after_edit(self, reason: str) -> None:
         """A related change (people, violations, sources) needs re-vetting too."""

@@ -1,0 +1,112 @@
+"""Each role sees and may do only what it is allowed, and the server enforces it on POST."""
+
+import pytest
+
+from casework.models import Case, ViolationType
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _case_form(case=None, **overrides):
+    data = {
+        "reference": "ZZ-2020-0001", "title": "Title", "summary": "", "country": "AZ",
+        "location": "", "situation": "ongoing", "started_on": "", "started_on_precision": "",
+        "ended_on": "", "ended_on_precision": "", "internal_notes": "",
+        "involvements-TOTAL_FORMS": "0", "involvements-INITIAL_FORMS": "0",
+        "involvements-MIN_NUM_FORMS": "0", "involvements-MAX_NUM_FORMS": "1000",
+    }
+    if case is not None:
+        data.update(reference=case.reference, version=case.version)
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize("client_fixture,expected", [
+    ("researcher_client", 302), ("coordinator_client", 302), ("administrator_client", 302),
+    ("verifier_client", 403),
+])
+def test_who_may_add_a_case(request, client_fixture, expected):
+    client = request.getfixturevalue(client_fixture)
+    response = client.post("/admin/casework/case/add/", _case_form())
+    assert response.status_code == expected
+    assert Case.objects.filter(reference="ZZ-2020-0001").exists() == (expected == 302)
+
+
+@pytest.mark.parametrize("client_fixture,may_change", [
+    ("researcher_client", True), ("coordinator_client", True), ("administrator_client", True),
+    ("verifier_client", False),
+])
+def test_who_may_change_a_case(request, researcher, client_fixture, may_change):
+    client = request.getfixturevalue(client_fixture)
+    case = factories.make_case(researcher, title="Before")
+    url = f"/admin/casework/case/{case.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert ('name="_save"' in page.text) == may_change
+    response = client.post(url, _case_form(case, title="After"))
+    case.refresh_from_db()
+    if may_change:
+        assert response.status_code == 302 and case.title == "After"
+    else:
+        assert response.status_code == 403 and case.title == "Before"
+
+
+@pytest.mark.parametrize("client_fixture,expected", [
+    ("researcher_client", 403), ("verifier_client", 403), ("coordinator_client", 403),
+    ("administrator_client", 302),
+])
+def test_only_administrators_delete_cases(request, researcher, client_fixture, expected):
+    client = request.getfixturevalue(client_fixture)
+    case = factories.make_case(researcher)
+    response = client.post(f"/admin/casework/case/{case.pk}/delete/", {"post": "yes"})
+    assert response.status_code == expected
+    assert Case.objects.filter(pk=case.pk).exists() == (expected == 403)
+
+
+@pytest.mark.parametrize("client_fixture,expected", [
+    ("researcher_client", 403), ("verifier_client", 403), ("coordinator_client", 403),
+    ("administrator_client", 302),
+])
+def test_only_administrators_edit_the_vocabulary(request, client_fixture, expected):
+    client = request.getfixturevalue(client_fixture)
+    term = ViolationType.objects.get(slug="censorship")
+    response = client.post(f"/admin/casework/violationtype/{term.pk}/change/",
+                           {"slug": "censorship", "label": "Censorship (renamed)",
+                            "description": ""})
+    assert response.status_code == expected
+    term.refresh_from_db()
+    assert (term.label == "Censorship (renamed)") == (expected == 302)
+
+
+@pytest.mark.parametrize("client_fixture,expected", [
+    ("researcher_client", 403), ("verifier_client", 403), ("coordinator_client", 403),
+    ("administrator_client", 200),
+])
+def test_only_administrators_manage_users(request, client_fixture, expected):
+    client = request.getfixturevalue(client_fixture)
+    assert client.get("/admin/accounts/user/").status_code == expected
+
+
+@pytest.mark.parametrize("client_fixture,actions", [
+    ("researcher_client", {"submit_for_review_action"}),
+    ("verifier_client", {"verify_action", "publish_action"}),
+    ("coordinator_client", {"publish_action"}),
+])
+def test_changelist_offers_each_role_only_its_actions(request, researcher, client_fixture,
+                                                     actions):
+    client = request.getfixturevalue(client_fixture)
+    factories.make_case(researcher)
+    page = client.get("/admin/casework/case/")
+    offered = {a for a in ("submit_for_review_action", "verify_action", "publish_action")
+               if f'value="{a}"' in page.text}
+    assert offered == actions
+
+
+def test_researcher_cannot_run_verify_action_by_post(researcher_client, researcher):
+    case = factories.make_case(factories.make_user("Researcher"))
+    case.submit_for_review(researcher)
+    researcher_client.post("/admin/casework/case/", {
+        "action": "verify_action", "_selected_action": [case.pk]})
+    case.refresh_from_db()
+    assert case.status == "in_review"

@@ -1,0 +1,142 @@
+"""The 'done when' path of the foundation, through the admin as people use it: a
+researcher enters a seed case with its people, lawyer, perpetrator and source; a
+different user verifies and publishes it; the history shows who did what."""
+
+import pytest
+
+from casework.models import Case, Involvement, Organisation, Person, Source, Status
+
+pytestmark = pytest.mark.django_db
+
+INLINE_EMPTY = {
+    "involvements-INITIAL_FORMS": "0", "involvements-MIN_NUM_FORMS": "0",
+    "involvements-MAX_NUM_FORMS": "1000",
+}
+
+
+def _add(client, model: str, data: dict):
+    response = client.post(f"/admin/casework/{model}/add/", data)
+    assert response.status_code == 302, response.text[:3000]
+
+
+def test_researcher_enters_case_and_another_user_verifies_and_publishes(
+        researcher_client, verifier_client, researcher, verifier, visitor):
+    _add(researcher_client, "person", {
+        "name": "Khalid Bagirov", "other_names": "Xalid Bağırov", "gender": "male",
+        "occupation": "Human rights lawyer", "defender_type": "lawyer", "country": "AZ",
+        "identity_public": "on", "pseudonym": "", "contact_details": "", "internal_notes": "",
+    })
+    _add(researcher_client, "person", {
+        "name": "Anar Lawyer", "other_names": "", "gender": "", "occupation": "Lawyer",
+        "defender_type": "lawyer", "country": "AZ", "pseudonym": "Lawyer A",
+        "contact_details": "+994 00 000 00 00", "internal_notes": "",
+    })
+    _add(researcher_client, "organisation", {
+        "name": "Azerbaijan Bar Association", "other_names": "", "kind": "bar_association",
+        "country": "AZ", "internal_notes": "",
+    })
+    _add(researcher_client, "source", {
+        "url": "https://example.org/coe-observations", "citation": "CoE observations",
+        "publisher": "Council of Europe", "published_on": "2016-11-22",
+        "published_on_precision": "day", "reliability": "A", "accessed_on": "",
+        "internal_notes": "",
+    })
+    bagirov = Person.objects.get(name="Khalid Bagirov")
+    lawyer = Person.objects.get(name="Anar Lawyer")
+    bar = Organisation.objects.get(name="Azerbaijan Bar Association")
+    source = Source.objects.get()
+    _add(researcher_client, "case", {
+        "reference": "AZ-2016-001", "title": "Disbarment of human rights lawyer Khalid Bagirov",
+        "summary": "An experienced lawyer was disbarred.", "country": "AZ", "location": "Baku",
+        "situation": "concluded", "started_on": "", "started_on_precision": "",
+        "ended_on": "", "ended_on_precision": "", "internal_notes": "",
+        "sources": [source.pk],
+        **INLINE_EMPTY, "involvements-TOTAL_FORMS": "3",
+        "involvements-0-role": "targeted", "involvements-0-person": bagirov.pk,
+        "involvements-1-role": "lawyer", "involvements-1-person": lawyer.pk,
+        "involvements-2-role": "perpetrator", "involvements-2-organisation": bar.pk,
+    })
+    case = Case.objects.get(reference="AZ-2016-001")
+    assert case.created_by == researcher and case.status == Status.DRAFT
+    assert set(case.involvements.values_list("role", flat=True)) == {
+        Involvement.Role.TARGETED, Involvement.Role.LAWYER, Involvement.Role.PERPETRATOR}
+
+    # The researcher sees "Submit for review" and not "Verify".
+    page = researcher_client.get(f"/admin/casework/case/{case.pk}/change/")
+    assert "Submit for review" in page.text and "transition/verify/" not in page.text
+    response = researcher_client.post(f"/admin/casework/case/{case.pk}/transition/submit_for_review/")
+    assert response.status_code == 302
+
+    # The verifier sees the buttons, verifies and publishes every record involved.
+    page = verifier_client.get(f"/admin/casework/case/{case.pk}/change/")
+    assert "transition/verify/" in page.text
+    for record in (case, bagirov, lawyer, bar, source):
+        model = record._meta.model_name
+        if record is not case:
+            researcher_client.post(f"/admin/casework/{model}/{record.pk}/transition/submit_for_review/")
+        for action in ("verify", "publish"):
+            response = verifier_client.post(
+                f"/admin/casework/{model}/{record.pk}/transition/{action}/")
+            assert response.status_code == 302, (model, action, response.text[:2000])
+    case.refresh_from_db()
+    assert case.status == Status.PUBLISHED and case.published_by == verifier
+
+    history = researcher_client.get(f"/admin/casework/case/{case.pk}/history/")
+    assert history.status_code == 200
+    for expected in ("submit for review", "verify", "publish", researcher.username,
+                     verifier.username):
+        assert expected in history.text
+
+    public = visitor.get("/cases/AZ-2016-001/")
+    assert public.status_code == 200
+
+
+def test_researcher_cannot_verify_by_direct_post(researcher_client, researcher, verifier):
+    from tests import factories
+
+    case = factories.make_case(verifier)
+    case.submit_for_review(factories.make_user("Researcher"))
+    response = researcher_client.post(f"/admin/casework/case/{case.pk}/transition/verify/")
+    assert response.status_code == 403
+    case.refresh_from_db()
+    assert case.status == Status.IN_REVIEW
+
+
+def test_verifier_refused_on_own_record_with_a_clear_message(administrator_client, administrator):
+    from tests import factories
+
+    case = factories.make_case(administrator)
+    case.submit_for_review(administrator)
+    response = administrator_client.post(f"/admin/casework/case/{case.pk}/transition/verify/")
+    assert response.status_code == 400
+    assert "Two-person rule" in response.text
+    case.refresh_from_db()
+    assert case.status == Status.IN_REVIEW
+
+
+def test_send_back_from_admin_records_the_note(researcher, verifier, verifier_client):
+    from tests import factories
+
+    case = factories.make_case(researcher)
+    case.submit_for_review(researcher)
+    url = f"/admin/casework/case/{case.pk}/transition/send_back/"
+    assert verifier_client.post(url, {"note": ""}).status_code == 400
+    assert verifier_client.post(url, {"note": "Add the court's name"}).status_code == 302
+    case.refresh_from_db()
+    assert case.status == Status.DRAFT and case.review_note == "Add the court's name"
+
+
+def test_bulk_verify_action_applies_the_two_person_rule(researcher, verifier, verifier_client):
+    from tests import factories
+
+    mine = factories.make_case(verifier)  # created by the verifier: may not verify it
+    theirs = factories.make_case(researcher)
+    for case in (mine, theirs):
+        case.submit_for_review(researcher)
+    response = verifier_client.post("/admin/casework/case/", {
+        "action": "verify_action", "_selected_action": [mine.pk, theirs.pk]}, follow=True)
+    assert response.status_code == 200
+    assert "Two-person rule" in response.text
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.status, theirs.status) == (Status.IN_REVIEW, Status.VERIFIED)
