@@ -87,8 +87,14 @@ class ReviewableAdmin(SimpleHistoryAdmin):
     change_form_template = "admin/casework/reviewable_change_form.html"
     workflow_readonly = ("status", "review_note", "created_by", "created_at", "updated_by",
                          "updated_at", "verified_by", "verified_at", "published_by", "published_at")
-    history_list_display = ["status", "version", "restore_link"]
+    history_list_display = ["status", "version"]
     actions = ["submit_for_review_action", "verify_action", "publish_action"]
+
+    def get_history_list_display(self, request):
+        # The restore link only for those who may restore (the restore view checks too).
+        if self.has_change_permission(request):
+            return [*self.history_list_display, "restore"]
+        return self.history_list_display
 
     def get_readonly_fields(self, request, obj=None):
         return tuple(super().get_readonly_fields(request, obj)) + self.workflow_readonly

@@ -70,11 +70,28 @@ class RestorableHistory(models.Model):
         abstract = True
 
     @property
-    def restore_link(self) -> str:
+    def restore(self) -> str:
         opts = self.instance_type._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_restore",
                       args=[self.id, self.history_id])
         return format_html('<a href="{}">{}</a>', url, _("Restore this version"))
+
+
+def history_user(request=None, instance=None, **kwargs):
+    """Who made a change: the signed-in user in a web request; in commands and imports,
+    the record's last editor (transitions and restores name their actor explicitly)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user
+    if isinstance(instance, Involvement):
+        instance = instance.case
+    if instance is not None:
+        return getattr(instance, "updated_by", None) or getattr(instance, "created_by", None)
+    return None
+
+
+def record_history(**options) -> HistoricalRecords:
+    return HistoricalRecords(bases=[RestorableHistory], get_user=history_user, **options)
 
 
 class Status(models.TextChoices):
@@ -128,11 +145,6 @@ class ReviewableQuerySet(models.QuerySet):
 
     def awaiting_review(self):
         return self.filter(status=Status.IN_REVIEW)
-
-
-def _in_request() -> bool:
-    """True inside a web request, where HistoryRequestMiddleware names the user."""
-    return getattr(HistoricalRecords.context, "request", None) is not None
 
 
 class ReviewableModel(models.Model):
@@ -197,9 +209,6 @@ class ReviewableModel(models.Model):
 
     def _save_checked(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
-        if "_history_user" not in self.__dict__ and not _in_request():
-            # Commands and imports: the history names the record's editor.
-            self._history_user = self.updated_by or self.created_by
         if self._state.adding:
             if self._transition_reason is None:
                 self.status = Status.DRAFT
@@ -395,7 +404,7 @@ class Source(PartialDateMixin, ReviewableModel):
     accessed_on = models.DateField(null=True, blank=True)
     internal_notes = models.TextField(blank=True, help_text=_("Confidential: never public."))
 
-    history = HistoricalRecords(bases=[RestorableHistory])
+    history = record_history()
 
     REVIEWED_FIELDS = ("url", "citation", "publisher", "published_on", "published_on_precision")
     PUBLIC_FIELDS = REVIEWED_FIELDS
@@ -448,7 +457,7 @@ class Organisation(ReviewableModel):
     country = CountryField(blank=True, help_text=_("Empty for international bodies."))
     internal_notes = models.TextField(blank=True, help_text=_("Confidential: never public."))
 
-    history = HistoricalRecords(bases=[RestorableHistory])
+    history = record_history()
 
     REVIEWED_FIELDS = ("name", "other_names", "kind", "country")
     PUBLIC_FIELDS = REVIEWED_FIELDS
@@ -515,7 +524,7 @@ class Person(ReviewableModel):
     contact_details = models.TextField(blank=True, help_text=_("Confidential: never public."))
     internal_notes = models.TextField(blank=True, help_text=_("Confidential: never public."))
 
-    history = HistoricalRecords(bases=[RestorableHistory])
+    history = record_history()
 
     REVIEWED_FIELDS = ("name", "other_names", "identity_public", "pseudonym", "gender",
                        "occupation", "defender_type", "country")
@@ -597,7 +606,7 @@ class Case(PartialDateMixin, ReviewableModel):
                     "it is never public."),
     )
 
-    history = HistoricalRecords(bases=[RestorableHistory], m2m_fields=[violations, rights, sources])
+    history = record_history(m2m_fields=[violations, rights, sources])
 
     objects = CaseQuerySet.as_manager()
 
@@ -679,7 +688,7 @@ class Involvement(PartialDateMixin, models.Model):
     started_on, started_on_precision = partial_date_fields(_("from"))
     ended_on, ended_on_precision = partial_date_fields(_("until"))
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     PUBLIC_FIELDS = ("role", "description", "started_on", "started_on_precision",
                      "ended_on", "ended_on_precision")
@@ -752,7 +761,7 @@ class Statement(PartialDateMixin, ReviewableModel):
     cases = models.ManyToManyField(Case, blank=True, related_name="statements")
     internal_notes = models.TextField(blank=True, help_text=_("Confidential: never public."))
 
-    history = HistoricalRecords(bases=[RestorableHistory], m2m_fields=[cases, signatories])
+    history = record_history(m2m_fields=[cases, signatories])
 
     REVIEWED_FIELDS = ("reference", "title", "speaker_id", "speaker_title", "organisation_id",
                        "said_on", "said_on_precision", "quote", "language", "source_id")

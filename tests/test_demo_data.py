@@ -36,3 +36,10 @@ def test_public_case_page_shows_demo_case(client):
     response = client.get("/cases/AZ-2016-002/")
     assert response.status_code == 200
     assert "Giyas Ibrahimov sentenced" in response.text
+
+
+def test_demo_history_names_who_did_each_step():
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    case = Case.objects.get(reference="AZ-2016-002")
+    assert all(h.history_user is not None for h in case.history.all())
+    assert case.history.first().history_user.username == "verifier"
