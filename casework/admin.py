@@ -295,6 +295,27 @@ class InvolvementInline(admin.TabularInline):
               "started_on_precision", "ended_on", "ended_on_precision"]
 
 
+@admin.register(Involvement)
+class InvolvementAdmin(SimpleHistoryAdmin):
+    """Involvements are edited inline on their case; this list finds them across cases."""
+
+    list_display = ["case", "role", "person", "organisation"]
+    list_filter = ["role"]
+    list_select_related = ["case", "person", "organisation"]
+    search_fields = ["case__reference", "case__title", "person__name", "organisation__name"]
+
+    # Edits go through the case form, which makes the editor the case's last editor
+    # (the two-person rule depends on that).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Case)
 class CaseAdmin(ReviewableAdmin):
     list_display = ["reference", "title", "country", "started", "status", "restricted",

@@ -9,8 +9,8 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-CHANGELISTS = ["case", "person", "organisation", "source", "statement", "violationtype",
-               "right"]
+CHANGELISTS = ["case", "person", "organisation", "source", "statement", "involvement",
+               "violationtype", "right"]
 
 
 def _rows(researcher, n):
