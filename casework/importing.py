@@ -154,6 +154,11 @@ def read_csv(data: bytes, filename: str, columns: list[str]) -> ParsedFile:
             f"{filename} is {_size(len(data))}, over the import limit of {_size(limit)}. "
             "Split it into smaller files."
         )
+    if data.startswith(b"PK\x03\x04"):
+        raise ImportFileError(
+            f"{filename} is a spreadsheet or zip file, not CSV. Only CSV is imported: save "
+            'it from your spreadsheet as "CSV UTF-8".'
+        )
     try:
         text = data.decode("utf-8-sig")  # a leading byte order mark is accepted and dropped
     except UnicodeDecodeError as error:
@@ -163,7 +168,12 @@ def read_csv(data: bytes, filename: str, columns: list[str]) -> ParsedFile:
         ) from None
     if not text.strip():
         raise ImportFileError(f"{filename} is empty.")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    if "\x00" in text:
+        raise ImportFileError(
+            f"{filename} is not a readable CSV file: it contains NUL characters (UTF-16 "
+            'text or a binary file?). Save it as "CSV UTF-8".'
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     try:
         header = [name.strip() for name in next(reader)]
@@ -172,7 +182,8 @@ def read_csv(data: bytes, filename: str, columns: list[str]) -> ParsedFile:
                 rows.append((number, cells))
     except csv.Error as error:
         raise ImportFileError(
-            f"{filename} is not a readable CSV file ({error}, near line {reader.line_num})."
+            f"{filename} is not a readable CSV file ({error} near line {reader.line_num}: "
+            "a quote left open?)."
         ) from None
     problems = []
     seen = set()
