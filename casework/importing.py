@@ -146,12 +146,16 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
-def read_csv(data: bytes, filename: str, columns: list[str]) -> ParsedFile:
-    """Check the file as a whole and split it into rows. Raises ImportFileError."""
+def read_csv(data: bytes, filename: str, columns: list[str], size: int | None = None) -> ParsedFile:
+    """Check the file as a whole and split it into rows. Raises ImportFileError.
+
+    `size` is the file's real size when the caller read only the first bytes of a huge file.
+    """
     limit = max_bytes()
-    if len(data) > limit:
+    size = max(size or 0, len(data))
+    if size > limit:
         raise ImportFileError(
-            f"{filename} is {_size(len(data))}, over the import limit of {_size(limit)}. "
+            f"{filename} is {_size(size)}, over the import limit of {_size(limit)}. "
             "Split it into smaller files."
         )
     if data.startswith(b"PK\x03\x04"):

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from casework.importing import ImportFileError, import_together, max_bytes
+from casework.importing import ImportFileError, import_together, max_bytes, read_csv
 
 
 class ImportCommand(BaseCommand):
@@ -43,9 +43,13 @@ class ImportCommand(BaseCommand):
         file = Path(path)
         if not file.is_file():
             raise CommandError(f"{path}: no such file.")
-        if file.stat().st_size > max_bytes():
-            # Refuse before reading a huge file into memory; read_csv says it in words.
-            return file.read_bytes()[: max_bytes() + 1], file.name
+        size = file.stat().st_size
+        if size > max_bytes():
+            # Refuse before reading a huge file into memory, in read_csv's words.
+            try:
+                read_csv(b"", file.name, [], size=size)
+            except ImportFileError as error:
+                raise CommandError(str(error)) from None
         return file.read_bytes(), file.name
 
     def _progress(self, phase: str, done: int, total: int) -> None:
