@@ -533,10 +533,11 @@ class Importer:
 # Cases
 # ---------------------------------------------------------------------------
 
+# Plain strings: enum members do not hash like the strings the database returns.
 ROLE_COLUMNS = {
-    "defenders": Involvement.Role.TARGETED,
-    "lawyers": Involvement.Role.LAWYER,
-    "perpetrators": Involvement.Role.PERPETRATOR,
+    "defenders": Involvement.Role.TARGETED.value,
+    "lawyers": Involvement.Role.LAWYER.value,
+    "perpetrators": Involvement.Role.PERPETRATOR.value,
 }
 
 

@@ -6,7 +6,6 @@ given (who must hold the export permission), else under the operating-system acc
 """
 
 import getpass
-import sys
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -48,16 +47,15 @@ class ExportCommand(BaseCommand):
         output = options["output"]
         count = 0
         # newline="": the csv module writes CRLF itself; a text-mode file must not touch it.
-        stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+        stream = open(output, "w", encoding="utf-8", newline="") if output else None  # noqa: SIM115
+        write = stream.write if stream else lambda line: self.stdout.write(line, ending="")
         try:
             for number, line in enumerate(csv_lines(self.rows(queryset), self.columns)):
-                stream.write(line)
+                write(line)
                 count = number
         finally:
-            if output:
+            if stream:
                 stream.close()
-            else:
-                stream.flush()
         AuditEvent.objects.record(
             AuditEvent.Action.EXPORT, user=user, kind=self.kind, via="command",
             system_user=getpass.getuser() if user is None else "",
