@@ -96,6 +96,11 @@ class ExchangeResource(resources.Resource):
 
     importer_class = None
     columns: list[str] = []
+    display_name = ""
+
+    @classmethod
+    def get_display_name(cls):
+        return cls.display_name or cls.__name__
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -166,8 +171,7 @@ class CaseResource(ExchangeResource):
     importer_class = CaseImporter
     columns = CASE_COLUMNS
 
-    class Meta:
-        name = "Cases (CSV exchange format)"
+    display_name = "Cases (CSV exchange format)"
 
     def rows(self, queryset):
         return case_rows(queryset, public=False)
@@ -177,8 +181,7 @@ class StatementResource(ExchangeResource):
     importer_class = StatementImporter
     columns = STATEMENT_COLUMNS
 
-    class Meta:
-        name = "Statements (CSV exchange format)"
+    display_name = "Statements (CSV exchange format)"
 
     def rows(self, queryset):
         return statement_rows(queryset)
