@@ -1,5 +1,7 @@
 """import_cases / import_statements on real files: samples, drafts, history, re-import."""
 
+import csv
+import io
 from io import StringIO
 
 import pytest
@@ -166,3 +168,31 @@ def test_long_imports_show_progress(coordinator, tmp_path):
     out, err = run("import_cases", path, user=coordinator.username, dry_run=True)
     assert "checking: 1,000/1,000 rows" in err
     assert "1000 cases would be created" in out
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_batch_and_row_by_row_creation_write_the_same(coordinator, monkeypatch, bulk):
+    from casework.importing import CaseImporter
+
+    monkeypatch.setattr(CaseImporter, "BULK_CREATE", bulk)
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    out = StringIO()
+    call_command("export_cases", stdout=out)
+    def rows(text):
+        return [{k: sorted(v.split("; ")) if k == "violations" else v for k, v in row.items()}
+                for row in csv.DictReader(io.StringIO(text, newline=""))]
+
+    assert rows(out.getvalue()) == rows(SAMPLE_CASES.read_text(encoding="utf-8"))
+    case = Case.objects.get(reference="AZ-2016-002")
+    assert (case.status, case.version, case.created_by, case.updated_by) == (
+        Status.DRAFT, 1, coordinator, coordinator)
+    latest = case.history.latest()
+    assert sorted(v.violationtype.slug for v in latest.violations.all()) == [
+        "arbitrary-detention", "ill-treatment", "imprisonment"]
+    assert (latest.history_user, latest.history_change_reason) == (
+        coordinator, "import from cases.csv")
+    involvement = case.involvements.get(role="targeted")
+    assert involvement.history.get().history_user == coordinator
+    person = involvement.person
+    assert (person.status, person.version, person.identity_public) == (Status.DRAFT, 1, False)
+    assert person.history.get().history_change_reason == "import from cases.csv"
