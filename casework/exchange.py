@@ -35,9 +35,14 @@ def neutralise_formula(value: str) -> str:
     A value that already starts with quotes before a trigger gets one more, so that the
     round trip is exact for every string.
     """
+    if not value or value[0] not in _MAYBE_FORMULA:  # the common case, fast: no formula
+        return value
     if value.lstrip("'").startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
+
+
+_MAYBE_FORMULA = frozenset("".join(FORMULA_TRIGGERS) + "'")
 
 
 def restore_formula(value: str) -> str:
@@ -77,14 +82,18 @@ def case_rows(queryset, *, public: bool, chunk_size: int = 2000) -> Iterator[dic
         # Defence in depth: whatever the caller passed, only published cases go out.
         queryset = queryset & Case.objects.published()
     values = queryset.order_by("reference").values_list(*_CASE_FIELDS)
-    chunk: list[tuple] = []
-    for case in values.iterator(chunk_size=chunk_size):
-        chunk.append(case)
-        if len(chunk) >= chunk_size:
-            yield from _case_chunk(chunk, public)
-            chunk = []
-    if chunk:
-        yield from _case_chunk(chunk, public)
+    last = None
+    while True:
+        # Keyset pagination on the unique reference: each page is one indexed query, and
+        # the page's relations are read through a subquery, not a list of 2,000 ids.
+        page = list((values.filter(reference__gt=last) if last else values)[:chunk_size])
+        if not page:
+            return
+        last = page[-1][1]
+        scope = queryset.filter(reference__gte=page[0][1], reference__lte=last).order_by()
+        yield from _case_chunk(page, public, scope.values("pk"))
+        if len(page) < chunk_size:
+            return
 
 
 def _grouped(pairs) -> dict[int, list]:
@@ -94,8 +103,10 @@ def _grouped(pairs) -> dict[int, list]:
     return grouped
 
 
-def _case_chunk(chunk: list[tuple], public: bool) -> Iterator[dict[str, str]]:
-    ids = [case[0] for case in chunk]
+def _case_chunk(chunk: list[tuple], public: bool, ids=None) -> Iterator[dict[str, str]]:
+    """Rows for these cases (tuples of _CASE_FIELDS); `ids` may be a subquery of their pks."""
+    if ids is None:
+        ids = [case[0] for case in chunk]
     through = Case.violations.through.objects.filter(case_id__in=ids)
     violations = _grouped(through.order_by("violationtype__label", "violationtype_id")
                           .values_list("case_id", "violationtype__slug"))
@@ -113,12 +124,12 @@ def _case_chunk(chunk: list[tuple], public: bool) -> Iterator[dict[str, str]]:
     sources = _grouped(sources.order_by("source_id").values_list("case_id", "source__url"))
     parties = list(involvements.order_by("id").values_list(
         "case_id", "role", "person_id", "organisation__name"))
-    person_ids = {person_id for _c, _r, person_id, _o in parties if person_id}
     names = {
         person.pk: (person.public_name if public else person.name)
-        for person in Person.objects.filter(pk__in=person_ids).only(
-            "name", "identity_public", "pseudonym")
-    } if person_ids else {}
+        for person in Person.objects.filter(
+            pk__in=involvements.exclude(person=None).values("person_id")
+        ).only("name", "identity_public", "pseudonym")
+    } if any(person_id for _c, _r, person_id, _o in parties) else {}
     roles: dict[int, dict[str, list[str]]] = {}
     for case_id, role, person_id, organisation_name in parties:
         name = names[person_id] if person_id else organisation_name
