@@ -23,7 +23,7 @@ from import_export import resources
 from import_export.admin import ImportExportMixin
 from import_export.fields import Field
 from import_export.formats import base_formats
-from import_export.forms import ExportForm
+from import_export.forms import ExportForm, ImportForm
 from import_export.results import Result, RowResult
 from tablib import Dataset
 
@@ -41,6 +41,7 @@ from casework.importing import (
     ImportFileError,
     ParsedFile,
     StatementImporter,
+    max_bytes,
     read_csv,
 )
 
@@ -198,9 +199,23 @@ def audit_filters(params) -> dict[str, list[str]]:
     return filters
 
 
+class SizeLimitedImportForm(ImportForm):
+    """Refuses a file over the limit before django-import-export reads it into memory."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > max_bytes():
+            try:
+                read_csv(b"", upload.name, [], size=upload.size)
+            except ImportFileError as error:
+                raise ValidationError(error.messages) from None
+        return upload
+
+
 class ExchangeAdminMixin(ImportExportMixin):
     """Admin import (CSV only, dry-run preview, all or nothing) and streamed export."""
 
+    import_form_class = SizeLimitedImportForm
     export_form_class = ExportForm
     exchange_columns: list[str] = []
 

@@ -79,8 +79,10 @@ def test_bad_files_get_a_message_on_the_form(coordinator_client, content, messag
 
 def test_files_over_the_limit_are_refused(coordinator_client, settings):
     settings.CASEWORK_IMPORT_MAX_BYTES = 100
-    response = upload(coordinator_client, SAMPLE_CASES.read_bytes())
-    assert "over the import limit" in " ".join(response.context["form"].errors["import_file"])
+    response = upload(coordinator_client, SAMPLE_CASES.read_bytes(), name="big.csv")
+    assert "big.csv is 2 KB, over the import limit" in " ".join(
+        response.context["form"].errors["import_file"])
+    assert "result" not in response.context  # refused before reading the rows
 
 
 def test_only_csv_is_offered(coordinator_client):
