@@ -496,8 +496,8 @@ class Importer:
                            else str(error))
                 self.report.errors.append(
                     RowError(self._current_row, "", f"could not be saved: {message}"))
-        if self.report.errors:
-            self.report.records.clear()
+        if self.report.errors or (self.dry_run and not self.deferred):
+            self.report.records.clear()  # rolled back: nothing to link to
         if not self.deferred:
             self.audit()
         return self.report
@@ -1112,7 +1112,7 @@ def import_together(user, *, cases: tuple[bytes, str] | None = None,
         if dry_run or failed:
             transaction.set_rollback(True)
     for importer in importers:
-        if failed:
+        if failed or dry_run:
             importer.report.records.clear()
         importer.audit("rejected" if failed else None)
     return [importer.report for importer in importers]

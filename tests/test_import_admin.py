@@ -85,6 +85,15 @@ def test_files_over_the_limit_are_refused(coordinator_client, settings):
     assert "result" not in response.context  # refused before reading the rows
 
 
+def test_a_long_preview_lists_the_first_rows_and_counts_them_all(coordinator_client,
+                                                                  monkeypatch):
+    monkeypatch.setattr("casework.resources.PREVIEW_ROWS", 3)
+    content = csv_bytes([case_row(reference=f"AZ-2020-{n:03d}") for n in range(1, 11)])
+    result = upload(coordinator_client, content).context["result"]
+    assert result.totals["new"] == 10
+    assert len(result.rows) == 3
+
+
 def test_only_csv_is_offered(coordinator_client):
     response = coordinator_client.get(IMPORT_URL)
     assert [label for _value, label in response.context["form"].fields["format"].choices] == [
