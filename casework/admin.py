@@ -30,6 +30,7 @@ from casework.models import (
     ViolationType,
     WorkflowError,
 )
+from casework.resources import CaseExchangeAdmin, StatementExchangeAdmin
 
 NOTE_REQUIRED = {"send_back", "retract"}
 TRANSITION_LABELS = {
@@ -317,7 +318,8 @@ class InvolvementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(ReviewableAdmin):
+class CaseAdmin(CaseExchangeAdmin, ReviewableAdmin):
+    actions = [*ReviewableAdmin.actions, "export_selected"]  # import/export: casework.resources
     list_display = ["reference", "title", "country", "started", "status", "restricted",
                     "updated_at"]
     list_display_links = ["reference", "title"]
@@ -387,7 +389,8 @@ class SourceAdmin(ReviewableAdmin):
 
 
 @admin.register(Statement)
-class StatementAdmin(ReviewableAdmin):
+class StatementAdmin(StatementExchangeAdmin, ReviewableAdmin):
+    actions = [*ReviewableAdmin.actions, "export_selected"]  # import/export: casework.resources
     list_display = ["reference", "speaker", "organisation", "said", "language", "status"]
     list_filter = ["status", "language", "organisation"]
     list_select_related = ["speaker", "organisation"]

@@ -1,0 +1,258 @@
+"""Import and export throughput on PostgreSQL: prints figures, is not a test.
+
+    DATABASE_URL=postgres://.../casework_bench CASEWORK_DEVELOPMENT=1 \\
+        .venv/bin/python benchmarks/import_export.py --scratch [--import-rows 100000] \\
+        [--export-rows 1000000]
+
+The database must be a scratch one: the script migrates it and DELETES every case,
+statement, person, organisation and source in it. Each measurement runs in its own
+child process, so that its peak memory is its own:
+
+- import: `casework.importing` on a generated CSV of N new case rows (full validation,
+  every row saved through the model's save() with history), in one transaction;
+- export: `csv_lines(case_rows(Case.objects.all(), public=False))` over N published
+  cases, written to /dev/null.
+
+Memory is the growth of the child's peak resident set size (resource.getrusage
+ru_maxrss) from just before the measured step to its end, so it includes Python objects,
+the database driver's buffers and the generated file (import) but not Django's start-up.
+Figures go to docs/benchmarks.md with the machine they were measured on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this directory comes first on sys.path, and this file's name would
+# shadow the django-import-export package (import_export): put the project root there.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(ROOT)
+else:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casework.settings")
+
+
+def _setup():
+    import django
+
+    django.setup()
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# ---------------------------------------------------------------------------
+# Data. benchmarks/datagen.py (another branch) provides case_rows() and populate();
+# until it is merged, the stand-ins below do the same job. REPLACE them with datagen.
+# ---------------------------------------------------------------------------
+
+
+def _generator():
+    try:
+        from benchmarks import datagen  # noqa: PLC0415
+
+        return datagen.case_rows, datagen.populate
+    except ImportError:
+        return _standin_case_rows, _standin_populate
+
+
+_VIOLATIONS = ["arbitrary-detention", "imprisonment", "judicial-harassment", "travel-ban",
+               "smear-campaign", "censorship", "intimidation", "surveillance"]
+_RIGHTS = ["expression", "association", "peaceful-assembly"]
+_FIRST = ["Khadija", "Giyas", "Leyla", "Arif", "Emin", "Rasul", "Intigam", "Anar", "Ilgar"]
+_LAST = ["Ismayilova", "Ibrahimov", "Yunus", "Mammadli", "Jafarov", "Aliyev", "Huseynli"]
+
+
+def _standin_case_rows(n: int, seed: int = 0):
+    """STAND-IN for benchmarks.datagen.case_rows: dict rows of CASE_COLUMNS."""
+    import random
+
+    rng = random.Random(seed)
+    for i in range(n):
+        year = 2000 + i % 25
+        people = [f"{rng.choice(_FIRST)} {rng.choice(_LAST)} {rng.randrange(2000)}"
+                  for _ in range(rng.randrange(0, 3))]
+        yield {
+            "reference": f"BN-{year}-{i:07d}",
+            "title": f"Case {i}: {rng.choice(_VIOLATIONS).replace('-', ' ')} of a defender, "
+                     f"with a comma; and a semicolon",
+            "country": rng.choice(["AZ", "GE", "AM", "Azerbaijan", "TR"]),
+            "location": rng.choice(["Baku", "Ganja", "Tbilisi", ""]),
+            "started_on": rng.choice([f"{year}", f"{year}-{1 + i % 12:02d}",
+                                      f"{year}-{1 + i % 12:02d}-{1 + i % 28:02d}", ""]),
+            "ended_on": "",
+            "violations": "; ".join(rng.sample(_VIOLATIONS, rng.randrange(1, 3))),
+            "rights": rng.choice(_RIGHTS),
+            "defenders": "; ".join(people),
+            "lawyers": rng.choice(["", f"Lawyer {rng.randrange(300)}"]),
+            "perpetrators": rng.choice(["", "Baku Court of Grave Crimes",
+                                        f"Police unit {rng.randrange(50)}"]),
+            "summary": "A summary of the case.\nIt has two lines, \"quotes\" and Ünïcödé. " * 2,
+            "sources": rng.choice(["", f"https://example.org/report/{rng.randrange(5000)}"]),
+        }
+
+
+def _standin_populate(n: int, batch_size: int = 5000) -> None:
+    """STAND-IN for benchmarks.datagen.populate: bulk-insert n published cases."""
+    import datetime
+
+    from casework.models import Case, Involvement, Person, Right, Status, ViolationType
+
+    now = datetime.datetime.now(datetime.UTC)
+    violations = list(ViolationType.objects.values_list("pk", flat=True))
+    rights = list(Right.objects.values_list("pk", flat=True))
+    people = Person.objects.bulk_create([
+        Person(name=f"{_FIRST[i % len(_FIRST)]} {_LAST[i % len(_LAST)]} {i}", version=1)
+        for i in range(1000)])
+    for start in range(0, n, batch_size):
+        cases = Case.objects.bulk_create([
+            Case(reference=f"BX-{i:08d}", title=f"Published case {i}, with comma",
+                 summary="=looks like a formula\nsecond line", country="AZ", location="Baku",
+                 started_on=datetime.date(2000 + i % 25, 1 + i % 12, 1),
+                 started_on_precision="month", status=Status.PUBLISHED, published_at=now,
+                 version=1)
+            for i in range(start, min(n, start + batch_size))
+        ], batch_size=batch_size)
+        Case.violations.through.objects.bulk_create([
+            Case.violations.through(case_id=c.pk, violationtype_id=violations[k % len(violations)])
+            for c in cases for k in (c.pk, c.pk + 3)])
+        Case.rights.through.objects.bulk_create([
+            Case.rights.through(case_id=c.pk, right_id=rights[c.pk % len(rights)]) for c in cases])
+        Involvement.objects.bulk_create([
+            Involvement(case_id=c.pk, person_id=people[c.pk % len(people)].pk, role="targeted")
+            for c in cases])
+
+
+# ---------------------------------------------------------------------------
+# The measured steps (each in a child process)
+# ---------------------------------------------------------------------------
+
+
+def _reset() -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE casework_involvement, casework_statement_cases, casework_case_violations, "
+            "casework_case_rights, casework_case_sources, casework_statement_signatories, "
+            "casework_statement, casework_case, casework_person, casework_organisation, "
+            "casework_source RESTART IDENTITY CASCADE")
+        for table in connection.introspection.table_names():
+            if table.startswith("casework_historical"):
+                cursor.execute(f'TRUNCATE "{table}" CASCADE')  # noqa: S608 (our own table names)
+
+
+def _user():
+    from django.contrib.auth.models import Group
+
+    from accounts.models import User
+
+    user, _ = User.objects.get_or_create(username="benchmark", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name="Coordinator"))
+    return user
+
+
+def measure_import(n: int) -> dict:
+    from django.conf import settings
+
+    from casework.exchange import CASE_COLUMNS, csv_lines
+    from casework.importing import import_file
+
+    _reset()
+    user = _user()
+    case_rows, _populate = _generator()
+    data = "".join(csv_lines(case_rows(n, seed=0), CASE_COLUMNS)).encode("utf-8")
+    settings.CASEWORK_IMPORT_MAX_BYTES = len(data) + 1
+    before = maxrss_mb()
+    started = time.perf_counter()
+    report = import_file("cases", data, "benchmark.csv", user)
+    seconds = time.perf_counter() - started
+    if report.errors:
+        raise SystemExit(f"benchmark file rejected: {report.errors[:5]}")
+    return {"step": "import", "rows": len(report.created), "seconds": seconds,
+            "rows_per_s": len(report.created) / seconds, "file_mb": len(data) / 2**20,
+            "peak_mb_growth": maxrss_mb() - before}
+
+
+def measure_populate(n: int) -> dict:
+    _reset()
+    _case_rows, populate = _generator()
+    started = time.perf_counter()
+    populate(n, batch_size=5000)
+    return {"step": "populate", "rows": n, "seconds": time.perf_counter() - started}
+
+
+def measure_export(n: int) -> dict:
+    """Runs in a fresh process after measure_populate: its peak memory is the export's."""
+    from casework.exchange import CASE_COLUMNS, case_rows, csv_lines
+    from casework.models import Case
+
+    before = maxrss_mb()
+    started = time.perf_counter()
+    rows = -1  # the header line
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        for line in csv_lines(case_rows(Case.objects.all(), public=False), CASE_COLUMNS):
+            sink.write(line)
+            rows += 1
+    seconds = time.perf_counter() - started
+    return {"step": "export", "rows": rows, "seconds": seconds, "rows_per_s": rows / seconds,
+            "peak_mb_growth": maxrss_mb() - before, "peak_mb": maxrss_mb()}
+
+
+def child(step: str, n: int) -> None:
+    _setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("Run the benchmark on PostgreSQL: set DATABASE_URL.")
+    steps = {"import": measure_import, "populate": measure_populate, "export": measure_export}
+    print(repr(steps[step](n)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scratch", action="store_true", required=True,
+                        help="Confirm DATABASE_URL is a scratch database the script may empty.")
+    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--export-rows", type=int, default=1_000_000)
+    parser.add_argument("--child", nargs=2, metavar=("STEP", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]))
+        return
+    _, populate = _generator()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}; generator: {populate.__module__}."
+          f"{populate.__name__}")
+    for step, n in (("import", args.import_rows), ("populate", args.export_rows),
+                    ("export", args.export_rows)):
+        if n <= 0:
+            continue
+        output = subprocess.run(  # noqa: S603 (this script, with our own arguments)
+            [sys.executable, __file__, "--scratch", "--child", step, str(n)],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip().splitlines()[-1]
+        result = eval(output, {})  # noqa: S307 (our own child's repr of a dict of numbers)
+        if step == "populate":
+            print(f"(populating {n:,} published cases took {result['seconds']:.0f} s)")
+            continue
+        extra = (f", file {result['file_mb']:.0f} MB" if step == "import"
+                 else f", process peak {result['peak_mb']:.0f} MB")
+        print(f"{step}: {result['rows']:,} rows in {result['seconds']:.1f} s = "
+              f"{result['rows_per_s']:,.0f} rows/s; peak memory growth "
+              f"{result['peak_mb_growth']:.0f} MB (ru_maxrss){extra}")
+
+
+if __name__ == "__main__":
+    main()

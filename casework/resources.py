@@ -1,0 +1,279 @@
+"""django-import-export glue: the admin import and export use the same engine as the
+commands (casework.importing) and the same serialiser as every export (casework.exchange).
+
+- Only CSV is offered, for import and export: no XLSX, so no spreadsheet-bomb surface.
+- The CSV "format" classes hand the raw bytes to casework.importing.read_csv, so the
+  admin checks size, encoding and header exactly like the commands and says so in words.
+- The resources' import_data runs the importer (dry run for the preview, for real on
+  confirm) and turns its report into django-import-export's Result, so the preview lists
+  every error with its row and column, and the counts of new, updated and skipped rows.
+- Admin exports stream `csv_lines(case_rows(...))`: the one format, formula-neutralised,
+  with flat memory; each export is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from import_export import resources
+from import_export.admin import ImportExportMixin
+from import_export.fields import Field
+from import_export.formats import base_formats
+from import_export.forms import ExportForm, ImportForm
+from import_export.results import Result, RowResult
+from tablib import Dataset
+
+from accounts.models import AuditEvent
+from casework.exchange import (
+    CASE_COLUMNS,
+    STATEMENT_COLUMNS,
+    case_rows,
+    csv_lines,
+    neutralise_formula,
+    statement_rows,
+)
+from casework.importing import (
+    CaseImporter,
+    ImportFileError,
+    ParsedFile,
+    StatementImporter,
+    max_bytes,
+    read_csv,
+)
+
+PREVIEW_ROWS = 1000  # rows listed in the admin preview; the counts cover the whole file
+
+
+class ParsedDataset(Dataset):
+    """A tablib Dataset that keeps our own reading of the file (row numbers included)."""
+
+    parsed: ParsedFile
+
+
+class _ExchangeCSV(base_formats.CSV):
+    """CSV read as bytes by casework.importing, so every file problem is named in words."""
+
+    columns: list[str] = []
+
+    def get_title(self):
+        return "csv"
+
+    def is_binary(self):
+        return True
+
+    def get_read_mode(self):
+        return "rb"
+
+    def create_dataset(self, in_stream, **kwargs):
+        if isinstance(in_stream, str):
+            in_stream = in_stream.encode("utf-8")
+        parsed = read_csv(in_stream, "The file", self.columns)
+        width = len(parsed.header)
+        dataset = ParsedDataset(headers=parsed.header)
+        for _number, cells in parsed.rows:
+            dataset.append((cells + [""] * width)[:width])
+        dataset.parsed = parsed
+        return dataset
+
+
+class CaseCSV(_ExchangeCSV):
+    columns = CASE_COLUMNS
+
+
+class StatementCSV(_ExchangeCSV):
+    columns = STATEMENT_COLUMNS
+
+
+def _columns_fields(columns):
+    return {name: Field(attribute=None, column_name=name) for name in columns}
+
+
+class ExchangeResource(resources.Resource):
+    """Import through casework.importing; export through casework.exchange."""
+
+    importer_class = None
+    columns: list[str] = []
+    display_name = ""
+
+    @classmethod
+    def get_display_name(cls):
+        return cls.display_name or cls.__name__
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.fields = _columns_fields(self.columns)
+
+    def get_user_visible_fields(self):
+        return list(self.fields.values())
+
+    def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
+                    collect_failed_rows=False, rollback_on_validation_errors=False, **kwargs):
+        file_name = kwargs.get("file_name") or "upload.csv"
+        user = kwargs.get("user")
+        parsed = getattr(dataset, "parsed", None)
+        if parsed is None:  # a plain tablib Dataset from another caller
+            parsed = ParsedFile(file_name, list(dataset.headers or []),
+                                [(n, list(r)) for n, r in enumerate(dataset, start=2)])
+        parsed.filename = file_name
+        importer = self.importer_class(user, file_name, dry_run=dry_run,
+                                       request=kwargs.get("request"))
+        report = importer.run(parsed)
+        return self._result(parsed, report)
+
+    def _result(self, parsed: ParsedFile, report) -> Result:
+        result = Result()
+        result.diff_headers = list(self.columns)
+        cells_by_row = dict(parsed.rows)
+        by_row: dict[int, dict[str, list[str]]] = {}
+        for error in report.errors:
+            by_row.setdefault(error.row, {}).setdefault(error.column or NON_FIELD_ERRORS, []).append(
+                error.message)
+        for number, errors in sorted(by_row.items()):
+            cells = cells_by_row.get(number, [])
+            values = dict(zip(parsed.header, cells, strict=False))
+            result.append_invalid_row(number, values, ValidationError(errors))
+        kinds = {"created": RowResult.IMPORT_TYPE_NEW, "updated": RowResult.IMPORT_TYPE_UPDATE,
+                 "skipped": RowResult.IMPORT_TYPE_SKIP}
+        if not report.errors:
+            listed = 0
+            for reference, (number, action) in sorted(report.actions.items(),
+                                                      key=lambda item: item[1][0]):
+                result.totals[kinds[action]] += 1
+                record = report.records.get(reference, (None, None))[1]
+                if listed >= PREVIEW_ROWS and (record is None or action == "skipped"):
+                    continue
+                row = RowResult()
+                row.import_type = kinds[action]
+                row.object_repr = reference
+                row.instance = record
+                if record is not None:
+                    row.object_id = record.pk
+                values = dict(zip(parsed.header, cells_by_row.get(number, []), strict=False))
+                row.diff = [values.get(column, "") for column in self.columns]
+                result.append_row_result(row)
+                listed += 1
+        result.total_rows = len(parsed.rows)
+        result.casework_report = report
+        return result
+
+    def export(self, queryset=None, **kwargs):
+        """A tablib Dataset in the exchange format (the admin itself streams instead)."""
+        dataset = Dataset(headers=list(self.columns))
+        for row in self.rows(queryset):
+            dataset.append([neutralise_formula(row[column] or "") for column in self.columns])
+        return dataset
+
+
+class CaseResource(ExchangeResource):
+    importer_class = CaseImporter
+    columns = CASE_COLUMNS
+
+    display_name = "Cases (CSV exchange format)"
+
+    def rows(self, queryset):
+        return case_rows(queryset, public=False)
+
+
+class StatementResource(ExchangeResource):
+    importer_class = StatementImporter
+    columns = STATEMENT_COLUMNS
+
+    display_name = "Statements (CSV exchange format)"
+
+    def rows(self, queryset):
+        return statement_rows(queryset)
+
+
+def audit_filters(params) -> dict[str, list[str]]:
+    """Which filters an export used. The free-text search is left out: it can be a name."""
+    filters = {}
+    for key, values in params.lists():
+        if key in ("q",):
+            filters[key] = ["(search text not recorded)"]
+        elif not key.startswith("_"):
+            filters[key] = values
+    return filters
+
+
+class SizeLimitedImportForm(ImportForm):
+    """Refuses a file over the limit before django-import-export reads it into memory."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > max_bytes():
+            try:
+                read_csv(b"", upload.name, [], size=upload.size)
+            except ImportFileError as error:
+                raise ValidationError(error.messages) from None
+        return upload
+
+
+class ExchangeAdminMixin(ImportExportMixin):
+    """Admin import (CSV only, dry-run preview, all or nothing) and streamed export."""
+
+    import_form_class = SizeLimitedImportForm
+    export_form_class = ExportForm
+    exchange_columns: list[str] = []
+
+    def get_export_filename(self, request, queryset, file_format):
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        return f"{self.opts.model_name}s-{stamp}.csv"
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, ImportFileError):
+            for message in e.messages:
+                form.add_error("import_file", message)
+            return
+        super().add_data_read_fail_error_to_form(form, e)
+
+    def process_result(self, result, request):
+        report = getattr(result, "casework_report", None)
+        if report is not None and report.errors:
+            # The file changed nothing (all or nothing); say why.
+            messages.error(request, _("Nothing was imported: %(n)d error(s).") % {
+                "n": len(report.errors)})
+            for error in report.errors[:50]:
+                messages.error(request, str(error))
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
+        return super().process_result(result, request)
+
+    def _do_file_export(self, file_format, request, queryset, export_form=None):
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        resource = self.get_export_resource_classes(request)[0]()
+        rows = queryset.count()
+        AuditEvent.objects.record(
+            AuditEvent.Action.EXPORT, request=request, kind=self.opts.model_name,
+            via="admin", filters=audit_filters(request.GET),
+            scope="selected" if export_form is None or export_form.cleaned_data.get(
+                "export_items") else "filtered",
+            rows=rows,
+        )
+        response = StreamingHttpResponse(
+            csv_lines(resource.rows(queryset), resource.columns),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{self.get_export_filename(request, queryset, None)}"')
+        return response
+
+    @admin.action(permissions=["export"], description=_("Export selected as CSV"))
+    def export_selected(self, request, queryset):
+        return self._do_file_export(None, request, queryset)
+
+
+class CaseExchangeAdmin(ExchangeAdminMixin):
+    resource_classes = [CaseResource]
+    import_formats = [CaseCSV]
+    export_formats = [CaseCSV]
+
+
+class StatementExchangeAdmin(ExchangeAdminMixin):
+    resource_classes = [StatementResource]
+    import_formats = [StatementCSV]
+    export_formats = [StatementCSV]

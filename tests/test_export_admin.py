@@ -1,0 +1,90 @@
+"""Admin export: the exchange format, streamed, audited, only with the export permission."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from casework.models import Case
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:casework_case_changelist")
+EXPORT_URL = reverse("admin:casework_case_export")
+
+
+@pytest.fixture
+def cases(researcher):
+    first = factories.make_case(researcher, reference="AZ-2016-001", title="=cmd|' /C calc'!A0",
+                                internal_notes="CONFIDENTIAL NOTE")
+    factories.involve(first, factories.make_person(researcher, name="Withheld Person"))
+    factories.make_case(researcher, reference="AZ-2016-002", title="Second, with comma",
+                        country="GE")
+    return Case.objects.order_by("reference")
+
+
+def body(response) -> str:
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+@pytest.mark.smoke
+def test_admin_export_is_the_export_cases_format_streamed(cases, coordinator_client, coordinator):
+    response = coordinator_client.post(EXPORT_URL, {"format": "0", "resource": "0"})
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="cases-')
+    out = StringIO()
+    call_command("export_cases", stdout=out)
+    content = body(response)
+    assert content == out.getvalue()
+    assert "'=cmd|" in content  # formula neutralised
+    assert "CONFIDENTIAL" not in content
+    event = AuditEvent.objects.filter(action="export").earliest("id")
+    assert (event.actor, event.details["rows"], event.details["via"]) == (coordinator, 2, "admin")
+
+
+def test_export_of_a_filtered_changelist_records_the_filters(cases, coordinator_client):
+    response = coordinator_client.post(f"{EXPORT_URL}?country__exact=GE&q=Second+with",
+                                       {"format": "0", "resource": "0"})
+    lines = body(response).splitlines()
+    assert [line.split(",")[0] for line in lines] == ["reference", "AZ-2016-002"]
+    event = AuditEvent.objects.get(action="export")
+    assert event.details["filters"] == {"country__exact": ["GE"],
+                                        "q": ["(search text not recorded)"]}
+    assert event.details["rows"] == 1
+    assert "Second" not in str(event.details)
+
+
+def test_export_selected_action(cases, coordinator_client):
+    selected = cases.get(reference="AZ-2016-001")
+    response = coordinator_client.post(CHANGELIST, {
+        "action": "export_selected", "_selected_action": [selected.pk]})
+    assert response.status_code == 200
+    lines = body(response).splitlines()
+    assert len(lines) == 2 and lines[1].startswith("AZ-2016-001,")
+    assert AuditEvent.objects.get(action="export").details["scope"] == "selected"
+
+
+@pytest.mark.parametrize("actor", ["researcher_client", "verifier_client"])
+def test_researchers_and_verifiers_may_not_export(request, actor, cases):
+    client = request.getfixturevalue(actor)
+    assert client.get(EXPORT_URL).status_code == 403
+    assert client.post(EXPORT_URL, {"format": "0", "resource": "0"}).status_code == 403
+    selected = cases.first()
+    response = client.post(CHANGELIST, {"action": "export_selected",
+                                        "_selected_action": [selected.pk]})
+    assert not getattr(response, "streaming", False)
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_statements_export_through_the_admin(coordinator_client, researcher):
+    factories.make_statement(researcher, reference="ST-2016-001", quote="+ quoted words")
+    response = coordinator_client.post(reverse("admin:casework_statement_export"),
+                                       {"format": "0", "resource": "0"})
+    lines = body(response).splitlines()
+    assert lines[0].startswith("reference,speaker,")
+    assert ",'+ quoted words," in lines[1]

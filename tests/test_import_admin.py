@@ -1,0 +1,130 @@
+"""Admin import: CSV only, dry-run preview with every error, confirm, permissions."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from casework.models import Case, Person, Statement, Status
+from tests.csvfiles import SAMPLE_CASES, SAMPLE_STATEMENTS, case_row, csv_bytes
+
+pytestmark = pytest.mark.django_db
+
+IMPORT_URL = reverse("admin:casework_case_import")
+PROCESS_URL = reverse("admin:casework_case_process_import")
+
+
+def upload(client, content: bytes, name="cases.csv", url=IMPORT_URL):
+    return client.post(url, {
+        "resource": "0", "format": "0",
+        "import_file": SimpleUploadedFile(name, content, content_type="text/csv"),
+    })
+
+
+def confirm(client, preview, url=PROCESS_URL):
+    form = preview.context["confirm_form"]
+    return client.post(url, {name: form.initial[name] for name in form.fields})
+
+
+@pytest.mark.smoke
+def test_coordinator_previews_then_confirms_an_import(coordinator_client, coordinator):
+    preview = upload(coordinator_client, SAMPLE_CASES.read_bytes())
+    assert preview.status_code == 200
+    result = preview.context["result"]
+    assert result.totals["new"] == 5 and not result.has_validation_errors()
+    assert not Case.objects.exists()  # the preview is a dry run
+    assert b"AZ-2016-002" in preview.content
+
+    done = confirm(coordinator_client, preview)
+    assert done.status_code == 302
+    assert Case.objects.count() == 5
+    assert set(Case.objects.values_list("status", flat=True)) == {Status.DRAFT}
+    assert Case.objects.get(reference="AZ-2016-001").history.latest().history_user == coordinator
+    event = AuditEvent.objects.get(action="import")
+    assert (event.actor, event.details["file"], event.details["created"]) == (
+        coordinator, "cases.csv", 5)
+
+
+def test_the_preview_lists_every_error_with_row_and_column(coordinator_client):
+    content = csv_bytes([
+        case_row(reference="AZ-2020-001"),
+        case_row(reference="AZ-2020-002", started_on="2016-13"),
+        case_row(reference="AZ-2020-003", violations="<b>Torture</b>"),
+    ])
+    preview = upload(coordinator_client, content)
+    result = preview.context["result"]
+    assert [(row.number, row.error_dict) for row in result.invalid_rows] == [
+        (3, {"started_on": ['"2016-13" is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)']}),
+        (4, {"violations": ['"<b>Torture</b>" is not a known violation type (use a slug or '
+                            "label from the vocabulary; an administrator can add terms)"]}),
+    ]
+    assert "confirm_form" not in preview.context
+    assert b"&lt;b&gt;Torture" in preview.content and b"<b>Torture" not in preview.content
+    assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "file is empty."),
+    (b"reference,title\r\nAZ-1,x\r\n", "Missing column(s): country"),
+    ("reference,title\nCafé".encode("cp1252"), "is not UTF-8 text"),
+    (b"PK\x03\x04rest-of-a-zip", "Only CSV is imported"),
+])
+def test_bad_files_get_a_message_on_the_form(coordinator_client, content, message):
+    response = upload(coordinator_client, content)
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors["import_file"])
+    assert message in errors
+    assert "Traceback" not in response.content.decode()
+
+
+def test_files_over_the_limit_are_refused(coordinator_client, settings):
+    settings.CASEWORK_IMPORT_MAX_BYTES = 100
+    response = upload(coordinator_client, SAMPLE_CASES.read_bytes(), name="big.csv")
+    assert "big.csv is 2 KB, over the import limit" in " ".join(
+        response.context["form"].errors["import_file"])
+    assert "result" not in response.context  # refused before reading the rows
+
+
+def test_a_long_preview_lists_the_first_rows_and_counts_them_all(coordinator_client,
+                                                                  monkeypatch):
+    monkeypatch.setattr("casework.resources.PREVIEW_ROWS", 3)
+    content = csv_bytes([case_row(reference=f"AZ-2020-{n:03d}") for n in range(1, 11)])
+    result = upload(coordinator_client, content).context["result"]
+    assert result.totals["new"] == 10
+    assert len(result.rows) == 3
+
+
+def test_only_csv_is_offered(coordinator_client):
+    response = coordinator_client.get(IMPORT_URL)
+    assert [label for _value, label in response.context["form"].fields["format"].choices] == [
+        "csv"]
+
+
+@pytest.mark.parametrize("actor", ["researcher_client", "verifier_client"])
+def test_researchers_and_verifiers_may_not_import(request, actor, coordinator_client):
+    client = request.getfixturevalue(actor)
+    assert client.get(IMPORT_URL).status_code == 403
+    assert upload(client, SAMPLE_CASES.read_bytes()).status_code == 403
+    # Not even by posting a confirmation prepared by someone allowed to import.
+    preview = upload(coordinator_client, SAMPLE_CASES.read_bytes())
+    assert confirm(client, preview).status_code == 403
+    assert not Case.objects.exists() and not Person.objects.exists()
+
+
+def test_statements_import_through_the_admin(coordinator_client):
+    upload_cases = upload(coordinator_client, SAMPLE_CASES.read_bytes())
+    confirm(coordinator_client, upload_cases)
+    preview = upload(coordinator_client, SAMPLE_STATEMENTS.read_bytes(), "statements.csv",
+                     reverse("admin:casework_statement_import"))
+    assert preview.context["result"].totals["new"] == 3
+    confirm(coordinator_client, preview, reverse("admin:casework_statement_process_import"))
+    assert Statement.objects.count() == 3
+
+
+def test_import_and_export_buttons_show_only_to_those_allowed(coordinator_client,
+                                                               researcher_client):
+    changelist = reverse("admin:casework_case_changelist")
+    assert IMPORT_URL.encode() in coordinator_client.get(changelist).content
+    page = researcher_client.get(changelist).content
+    assert IMPORT_URL.encode() not in page
+    assert reverse("admin:casework_case_export").encode() not in page

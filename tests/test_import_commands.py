@@ -1,0 +1,198 @@
+"""import_cases / import_statements on real files: samples, drafts, history, re-import."""
+
+import csv
+import io
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import AuditEvent
+from casework.models import Case, Organisation, Person, Source, Statement, Status
+from tests import factories
+from tests.csvfiles import SAMPLE_CASES, SAMPLE_STATEMENTS, case_row, write_csv
+
+pytestmark = pytest.mark.django_db
+
+
+def run(command, *args, **options):
+    out, err = StringIO(), StringIO()
+    call_command(command, *map(str, args), stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def history_rows() -> int:
+    return sum(m.history.count() for m in (Case, Statement, Person, Organisation, Source))
+
+
+@pytest.mark.smoke
+def test_sample_files_import_cleanly(coordinator):
+    out, _ = run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    assert "5 cases were created" in out
+    out, _ = run("import_statements", SAMPLE_STATEMENTS, user=coordinator.username)
+    assert "3 statements were created" in out
+
+    case = Case.objects.get(reference="AZ-2016-002")
+    assert case.title == "Youth activist Giyas Ibrahimov sentenced to 10 years over graffiti"
+    assert (case.started_on.isoformat(), case.started_on_precision) == ("2016-05-01", "month")
+    assert (case.ended_on.isoformat(), case.ended_on_precision) == ("2016-10-25", "day")
+    assert sorted(case.violations.values_list("slug", flat=True)) == [
+        "arbitrary-detention", "ill-treatment", "imprisonment"]
+    assert [i.person.name for i in case.involvements.filter(role="targeted")] == [
+        "Giyas Ibrahimov"]
+    assert [i.organisation.name for i in case.involvements.filter(role="perpetrator")] == [
+        "Baku Court of Grave Crimes"]
+    five = Case.objects.get(reference="AZ-2016-005")
+    assert sorted(i.person.name for i in five.involvements.all()) == [
+        "Dilgam Asgarov", "Shahbaz Guliyev"]
+
+    osce = Statement.objects.get(reference="ST-2016-002")
+    assert osce.organisation.name == "Organization for Security and Co-operation in Europe"
+    assert osce.speaker.name == "Dunja Mijatović"
+    assert list(osce.cases.values_list("reference", flat=True)) == ["AZ-2016-004"]
+    # The speaker of ST-2016-003 is the defender of AZ-2016-003: matched, not duplicated.
+    assert Person.objects.filter(name="Khadija Ismayilova").count() == 1
+
+
+def test_statements_and_their_cases_in_one_run(coordinator):
+    out, _ = run("import_statements", SAMPLE_STATEMENTS, user=coordinator.username,
+                 cases=str(SAMPLE_CASES))
+    assert "5 cases were created" in out and "3 statements were created" in out
+    assert Statement.objects.get(reference="ST-2016-001").cases.get().reference == "AZ-2016-001"
+
+
+def test_statements_naming_unknown_cases_are_refused(coordinator):
+    with pytest.raises(CommandError):
+        run("import_statements", SAMPLE_STATEMENTS, user=coordinator.username)
+    assert not Statement.objects.exists()
+
+
+def test_imported_records_are_drafts_attributed_to_the_importer(coordinator):
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    for model in (Case, Person, Organisation):
+        assert set(model.objects.values_list("status", flat=True)) == {Status.DRAFT}
+        assert set(model.objects.values_list("created_by", flat=True)) == {coordinator.pk}
+    latest = Case.objects.get(reference="AZ-2016-001").history.latest()
+    assert latest.history_user == coordinator
+    assert latest.history_change_reason == "import from cases.csv"
+    event = AuditEvent.objects.get(action="import")
+    assert event.actor == coordinator
+    assert event.details["file"] == "cases.csv"
+    assert event.details["created"] == 5
+    assert event.details["outcome"] == "imported"
+
+
+def test_imported_people_are_not_public_by_default(coordinator):
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    giyas = Person.objects.get(name="Giyas Ibrahimov")
+    assert giyas.identity_public is False
+    assert giyas.public_name == "Name withheld"
+
+
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(coordinator):
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    run("import_statements", SAMPLE_STATEMENTS, user=coordinator.username)
+    versions = dict(Case.objects.values_list("reference", "version"))
+    before = history_rows()
+    out, _ = run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    assert "0 cases were created, 0 updated, 5 unchanged (skipped)" in out
+    out, _ = run("import_statements", SAMPLE_STATEMENTS, user=coordinator.username)
+    assert "0 statements were created, 0 updated, 3 unchanged (skipped)" in out
+    assert history_rows() == before
+    assert dict(Case.objects.values_list("reference", "version")) == versions
+
+
+def test_dry_run_writes_nothing_and_says_what_would_happen(coordinator):
+    out, _ = run("import_cases", SAMPLE_CASES, user=coordinator.username, dry_run=True)
+    assert "5 cases would be created" in out
+    assert "5 people" in out  # new related records are counted, never named
+    assert not Case.objects.exists() and not Person.objects.exists()
+    assert not AuditEvent.objects.filter(action="import").exists()
+
+
+def test_reimport_updates_changed_rows_and_a_published_case_goes_back_to_draft(
+    coordinator, researcher, verifier, tmp_path
+):
+    path = write_csv(tmp_path / "one.csv", [case_row(title="First title")])
+    run("import_cases", path, user=coordinator.username)
+    case = factories.publish(Case.objects.get(), researcher, verifier)
+    assert case.status == Status.PUBLISHED
+
+    write_csv(path, [case_row(title="Corrected title"),
+                     case_row(reference="AZ-2020-002", title="New one")])
+    out, _ = run("import_cases", path, user=coordinator.username)
+    assert "1 cases were created, 1 updated, 0 unchanged" in out
+    case.refresh_from_db()
+    assert case.title == "Corrected title"
+    assert case.status == Status.DRAFT  # re-vetting: imported text is not yet verified
+    assert case.updated_by == coordinator
+
+
+def test_a_relation_only_change_also_sends_a_published_case_back_to_draft(
+    coordinator, researcher, verifier, tmp_path
+):
+    path = write_csv(tmp_path / "one.csv", [case_row(violations="censorship")])
+    run("import_cases", path, user=coordinator.username)
+    case = factories.publish(Case.objects.get(), researcher, verifier)
+    write_csv(path, [case_row(violations="censorship; travel-ban")])
+    run("import_cases", path, user=coordinator.username)
+    case.refresh_from_db()
+    assert case.status == Status.DRAFT
+    assert sorted(case.violations.values_list("slug", flat=True)) == ["censorship", "travel-ban"]
+
+
+def test_people_not_listed_any_more_leave_the_case_but_witnesses_stay(coordinator, tmp_path):
+    path = write_csv(tmp_path / "one.csv", [case_row(defenders="Ann One; Bob Two")])
+    run("import_cases", path, user=coordinator.username)
+    case = Case.objects.get()
+    witness = factories.make_person(coordinator, name="Wit Ness")
+    factories.involve(case, witness, role="witness")
+    write_csv(path, [case_row(defenders="Bob Two")])
+    run("import_cases", path, user=coordinator.username)
+    assert sorted((i.role, i.person.name) for i in case.involvements.all()) == [
+        ("targeted", "Bob Two"), ("witness", "Wit Ness")]
+
+
+def test_import_needs_a_user_with_the_import_permission(researcher, verifier):
+    for user in (researcher, verifier):
+        with pytest.raises(CommandError, match="may not import"):
+            run("import_cases", SAMPLE_CASES, user=user.username)
+    with pytest.raises(CommandError, match="No active user"):
+        run("import_cases", SAMPLE_CASES, user="nobody")
+    assert not Case.objects.exists()
+
+
+def test_long_imports_show_progress(coordinator, tmp_path):
+    rows = [case_row(reference=f"AZ-2020-{n:04d}", title=f"Case {n}") for n in range(1, 1001)]
+    path = write_csv(tmp_path / "many.csv", rows)
+    out, err = run("import_cases", path, user=coordinator.username, dry_run=True)
+    assert "checking: 1,000/1,000 rows" in err
+    assert "1000 cases would be created" in out
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_batch_and_row_by_row_creation_write_the_same(coordinator, monkeypatch, bulk):
+    from casework.importing import CaseImporter
+
+    monkeypatch.setattr(CaseImporter, "BULK_CREATE", bulk)
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    out = StringIO()
+    call_command("export_cases", stdout=out)
+    def rows(text):
+        return [{k: sorted(v.split("; ")) if k == "violations" else v for k, v in row.items()}
+                for row in csv.DictReader(io.StringIO(text, newline=""))]
+
+    assert rows(out.getvalue()) == rows(SAMPLE_CASES.read_text(encoding="utf-8"))
+    case = Case.objects.get(reference="AZ-2016-002")
+    assert (case.status, case.version, case.created_by, case.updated_by) == (
+        Status.DRAFT, 1, coordinator, coordinator)
+    latest = case.history.latest()
+    assert sorted(v.violationtype.slug for v in latest.violations.all()) == [
+        "arbitrary-detention", "ill-treatment", "imprisonment"]
+    assert (latest.history_user, latest.history_change_reason) == (
+        coordinator, "import from cases.csv")
+    involvement = case.involvements.get(role="targeted")
+    assert involvement.history.get().history_user == coordinator
+    person = involvement.person
+    assert (person.status, person.version, person.identity_public) == (Status.DRAFT, 1, False)
+    assert person.history.get().history_change_reason == "import from cases.csv"

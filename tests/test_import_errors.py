@@ -1,0 +1,145 @@
+"""Bad files are the normal case: every error named, row and column, nothing written."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from casework.exchange import CASE_COLUMNS, STATEMENT_COLUMNS
+from casework.models import Case, Organisation, Person, Right, Source, Statement, ViolationType
+from tests.csvfiles import SAMPLE_CASES, case_row, csv_bytes, statement_row, write_csv
+
+pytestmark = pytest.mark.django_db
+
+
+def import_failure(path, command="import_cases", **options) -> tuple[str, str]:
+    err = StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command(command, str(path), stdout=StringIO(), stderr=err, **options)
+    return str(failure.value), err.getvalue()
+
+
+def nothing_written():
+    return not any(m.objects.exists() for m in (Case, Person, Organisation, Source, Statement))
+
+
+@pytest.mark.smoke
+def test_every_error_of_the_file_is_listed_and_nothing_is_written(coordinator, tmp_path):
+    rows = [
+        case_row(reference="AZ-2020-001", defenders="Valid Person", sources="https://ok.example/1"),
+        case_row(reference="AZ-2020-002", started_on="2016-13"),
+        case_row(reference="AZ-2020-003", violations="censorship; Torture", rights="speech"),
+        case_row(reference="AZ-2020-004", country="Atlantis", title=""),
+        case_row(reference="AZ-2020-005", started_on="2016-05-25", ended_on="2016-05"),
+        case_row(reference="az 6", sources="not a url"),
+        case_row(reference="AZ-2020-001"),
+        case_row(reference="AZ-2020-008", location="x" * 201),
+    ]
+    path = write_csv(tmp_path / "bad.csv", rows)
+    message, err = import_failure(path, user=coordinator.username)
+    assert err.splitlines() == [
+        'row 3, started_on: "2016-13" is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)',
+        'row 4, violations: "Torture" is not a known violation type (use a slug or label '
+        "from the vocabulary; an administrator can add terms)",
+        'row 4, rights: "speech" is not a known right (use a slug or label from the '
+        "vocabulary; an administrator can add terms)",
+        "row 5, title: is empty; it is required",
+        'row 5, country: "Atlantis" is not a country (use an ISO 3166 code such as AZ, '
+        "or the English name)",
+        'row 6, ended_on: "2016-05" is before started_on "2016-05-25"',
+        'row 7, reference: "az 6" is not a reference (use capital letters, digits and '
+        "hyphens, e.g. AZ-2016-002)",
+        'row 7, sources: "not a url" is not a web address (http:// or https://)',
+        "row 8, reference: AZ-2020-001 appears twice in this file (first on row 2)",
+        "row 9, location: is 201 characters long; the limit is 200",
+    ]
+    assert message == "10 error(s): nothing was imported."
+    assert nothing_written()
+    # An unknown term is never added to the vocabulary.
+    assert not ViolationType.objects.filter(slug__iexact="torture").exists()
+    assert not Right.objects.filter(slug="speech").exists()
+
+
+def test_dry_run_with_errors_also_exits_non_zero(coordinator, tmp_path):
+    path = write_csv(tmp_path / "bad.csv", [case_row(started_on="May 2016")])
+    message, err = import_failure(path, user=coordinator.username, dry_run=True)
+    assert 'row 2, started_on: "May 2016" is not a date' in err
+
+
+def test_missing_and_unknown_headers_are_named(coordinator, tmp_path):
+    header = [c for c in CASE_COLUMNS if c not in ("summary", "sources")] + ["notes"]
+    path = tmp_path / "headers.csv"
+    path.write_bytes(csv_bytes([], header, header) + b"AZ-1,x\r\n")
+    message, _ = import_failure(path, user=coordinator.username)
+    assert "Missing column(s): summary, sources." in message
+    assert "Unknown column(s): 'notes'." in message
+    assert nothing_written()
+
+
+def test_a_row_with_the_wrong_number_of_cells_is_an_error(coordinator, tmp_path):
+    path = tmp_path / "cells.csv"
+    path.write_bytes(csv_bytes([case_row()]) + b"AZ-2020-009,too,few\r\n")
+    _, err = import_failure(path, user=coordinator.username)
+    assert "row 3: has 3 cells but the header has 13" in err
+    assert nothing_written()
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"", "empty.csv is empty."),
+    (b"\xef\xbb\xbf  \r\n", "empty.csv is empty."),
+    (",".join(CASE_COLUMNS).encode() + b"\r\n", "has a header row but no data rows"),
+    ("reference,title\nAZ-1,Café".encode("latin-1"), "is not UTF-8 text"),
+    (b"reference\x00,title\n", "is not a readable CSV file"),
+    (b"PK\x03\x04\x14\x00\x06\x00", "is a spreadsheet or zip file, not CSV"),
+    (",".join(CASE_COLUMNS).encode() + b'\nAZ-1,"unclosed', "a quote left open?"),
+])
+def test_unreadable_files_get_a_clear_message(coordinator, tmp_path, content, expected):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(content)
+    message, _ = import_failure(path, user=coordinator.username)
+    assert expected in message
+    assert "Traceback" not in message
+
+
+def test_files_over_the_size_limit_are_refused(coordinator, tmp_path, settings):
+    settings.CASEWORK_IMPORT_MAX_BYTES = 1000
+    path = write_csv(tmp_path / "big.csv", [case_row(summary="x" * 2000)])
+    message, _ = import_failure(path, user=coordinator.username)
+    assert "big.csv is 2 KB, over the import limit of 1 KB" in message
+    assert nothing_written()
+
+
+def test_a_byte_order_mark_is_accepted(coordinator, tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + SAMPLE_CASES.read_bytes())
+    call_command("import_cases", str(path), user=coordinator.username, stdout=StringIO())
+    assert Case.objects.count() == 5
+
+
+def test_an_error_in_the_statements_file_also_rolls_back_its_cases(coordinator, tmp_path):
+    cases = write_csv(tmp_path / "cases.csv", [case_row()])
+    statements = write_csv(tmp_path / "statements.csv", [
+        statement_row(cases="AZ-2020-001"),
+        statement_row(reference="ST-2020-002", cases="AZ-2099-999", said_on="2016-02-30"),
+        statement_row(reference="ST-2020-003", organisation="", speaker="", quote=""),
+    ], STATEMENT_COLUMNS)
+    _, err = import_failure(statements, "import_statements", user=coordinator.username,
+                            cases=str(cases))
+    assert err.splitlines() == [
+        'row 3, said_on: "2016-02-30" is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)',
+        "row 3, cases: AZ-2099-999 is not a case in the database or in this import",
+        "row 4, speaker: and organisation are both empty; give at least one",
+        "row 4, quote: is empty; it is required",
+    ]
+    assert nothing_written()
+
+
+def test_a_name_matching_several_people_is_an_error_not_a_guess(coordinator, tmp_path):
+    from tests import factories
+
+    factories.make_person(coordinator, name="Ali Aliyev")
+    factories.make_person(coordinator, name="Əli Əliyev")
+    path = write_csv(tmp_path / "ambiguous.csv", [case_row(defenders="Someone New; ali aliyev")])
+    _, err = import_failure(path, user=coordinator.username)
+    assert "row 2, defenders: name #2 in this cell matches 2 people" in err
+    assert "Ali Aliyev" not in err  # names may be confidential: never echoed

@@ -1,0 +1,96 @@
+"""How import matches names, vocabulary, countries and sources to what exists."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from casework.importing import normalise_name
+from casework.models import Case, Organisation, Person, Source, Status
+from tests import factories
+from tests.csvfiles import case_row, write_csv
+
+pytestmark = pytest.mark.django_db
+
+
+def import_rows(tmp_path, user, *rows):
+    path = write_csv(tmp_path / "cases.csv", list(rows))
+    call_command("import_cases", str(path), user=user.username, stdout=StringIO(),
+                 stderr=StringIO())
+
+
+def parties(case, role):
+    return [(i.person or i.organisation) for i in case.involvements.filter(role=role)]
+
+
+def test_names_match_ignoring_case_accents_and_by_alias(coordinator, tmp_path):
+    khadija = factories.make_person(coordinator, name="Khadija Ismayilova",
+                                    other_names="Xədicə İsmayılova")
+    mijatovic = factories.make_person(coordinator, name="Dunja Mijatović")
+    import_rows(tmp_path, coordinator, case_row(
+        defenders="XƏDİCƏ ismayilova; dunja mijatovic", lawyers="KHADIJA ISMAYILOVA"))
+    case = Case.objects.get()
+    assert parties(case, "targeted") == [khadija, mijatovic]
+    assert parties(case, "lawyer") == [khadija]
+    assert Person.objects.count() == 2
+
+
+def test_normalised_names():
+    assert normalise_name("  Xədicə   İsmayılova ") == "xadica ismayilova"
+    assert normalise_name("Nils MUIŽNIEKS") == "nils muiznieks"
+    assert normalise_name("Dunja Mijatović") == normalise_name("dunja mijatovic")
+
+
+def test_unmatched_names_create_withheld_people_once(coordinator, tmp_path):
+    import_rows(tmp_path, coordinator,
+                case_row(reference="AZ-2020-001", defenders="New Person"),
+                case_row(reference="AZ-2020-002", lawyers="new person"))
+    person = Person.objects.get()
+    assert person.name == "New Person"  # the first spelling in the file
+    assert (person.identity_public, person.status) == (False, Status.DRAFT)
+    assert person.created_by == coordinator
+
+
+def test_perpetrators_match_organisations_then_people_else_a_new_organisation(
+    coordinator, tmp_path
+):
+    court = factories.make_organisation(coordinator, name="Baku Court of Grave Crimes",
+                                        other_names="Grave Crimes Court")
+    judge = factories.make_person(coordinator, name="Judge Example")
+    import_rows(tmp_path, coordinator,
+                case_row(perpetrators="grave crimes court; Judge Example; Ministry of X"))
+    found = parties(Case.objects.get(), "perpetrator")
+    assert found[:2] == [court, judge]
+    assert isinstance(found[2], Organisation) and found[2].name == "Ministry of X"
+    assert found[2].kind == Organisation.Kind.OTHER
+    assert Person.objects.count() == 1
+
+
+def test_vocabulary_by_slug_or_label_and_country_by_code_or_name(coordinator, tmp_path):
+    import_rows(tmp_path, coordinator, case_row(
+        country="azerbaijan", violations="CYBER-ATTACK; smear campaign",
+        rights="Freedom of Expression"))
+    case = Case.objects.get()
+    assert case.country.code == "AZ"
+    assert sorted(case.violations.values_list("slug", flat=True)) == [
+        "cyber-attack", "smear-campaign"]
+    assert list(case.rights.values_list("slug", flat=True)) == ["expression"]
+
+
+def test_sources_match_by_url_or_are_created_as_drafts(coordinator, tmp_path):
+    known = factories.make_source(coordinator, url="https://example.org/known")
+    import_rows(tmp_path, coordinator, case_row(
+        sources="https://example.org/known; https://example.org/new"))
+    case = Case.objects.get()
+    assert set(case.sources.all()) == {known, Source.objects.get(url="https://example.org/new")}
+    assert Source.objects.get(url="https://example.org/new").status == Status.DRAFT
+
+
+def test_a_name_shared_by_two_people_keeps_the_one_already_in_the_case(coordinator, tmp_path):
+    factories.make_person(coordinator, name="Ali Aliyev")
+    second = factories.make_person(coordinator, name="Ali Aliyev")
+    case = factories.make_case(coordinator, reference="AZ-2020-001", title="A case")
+    factories.involve(case, second)
+    import_rows(tmp_path, coordinator, case_row(defenders="Ali Aliyev"))
+    assert parties(case, "targeted") == [second]
+    assert case.history.count() == 1  # unchanged: skipped

@@ -1,0 +1,121 @@
+"""Coordinator reports: counts by country x violation x period, by right, by status; CSV."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from casework.models import Right, ViolationType
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("reports")
+
+
+def vocab(slug):
+    return ViolationType.objects.get(slug=slug)
+
+
+@pytest.fixture
+def cases(researcher, verifier):
+    detention, ban = vocab("arbitrary-detention"), vocab("travel-ban")
+    one = factories.make_case(researcher, country="AZ", started_on=datetime.date(2016, 5, 3),
+                              started_on_precision="day")
+    one.violations.set([detention, ban])
+    one.rights.set([Right.objects.get(slug="association")])
+    two = factories.make_case(researcher, country="AZ", started_on=datetime.date(2016, 5, 1),
+                              started_on_precision="month")
+    two.violations.set([detention])
+    three = factories.make_case(researcher, country="GE", started_on=datetime.date(2017, 1, 1),
+                                started_on_precision="year", restricted=True)
+    three.violations.set([ban])
+    factories.publish(three, researcher, verifier)
+    factories.make_case(researcher, country="AZ")  # no date, no violation
+    return [one, two, three]
+
+
+def table(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+@pytest.mark.smoke
+def test_reports_count_by_country_violation_and_year(coordinator_client, cases):
+    response = coordinator_client.get(URL)
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report["periods"] == ["2016", "2017", "(date unknown)"]
+    assert [(r["country"], r["violation"], r["counts"], r["total"]) for r in report["matrix"]] == [
+        ("Azerbaijan", "(none)", [0, 0, 1], 1),
+        ("Azerbaijan", "Arbitrary detention", [2, 0, 0], 2),
+        ("Azerbaijan", "Travel ban", [1, 0, 0], 1),
+        ("Georgia", "Travel ban", [0, 1, 0], 1),
+    ]
+    assert report["by_status"] == [{"status": "draft", "cases": 3},
+                                   {"status": "published", "cases": 1}]
+    assert {"right": "Freedom of association", "cases": 1} in report["by_right"]
+    assert b"Arbitrary detention" in response.content
+
+
+def test_reports_by_month_for_a_period_and_filters(coordinator_client, cases):
+    response = coordinator_client.get(URL, {
+        "by": "month", "started_from": "2016-01-01", "started_until": "2016-12-31",
+        "violations": vocab("arbitrary-detention").pk})
+    report = response.context["report"]
+    assert report["periods"] == ["2016-05"]
+    assert [(r["violation"], r["counts"]) for r in report["matrix"]] == [
+        ("Arbitrary detention", [2]), ("Travel ban", [1])]
+
+
+def test_report_tables_download_as_csv_and_are_audited(coordinator_client, coordinator, cases):
+    response = coordinator_client.get(URL, {"download": "matrix", "country": "GE"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert table(response) == [
+        {"country": "Georgia", "violation_type": "Travel ban", "period": "2017", "cases": "1"}]
+    assert table(coordinator_client.get(URL, {"download": "status"})) == [
+        {"status": "draft", "cases": "3"}, {"status": "published", "cases": "1"}]
+    event = AuditEvent.objects.filter(action="export").earliest("id")
+    assert event.actor == coordinator
+    assert (event.details["table"], event.details["filters"]) == ("matrix", {"country": ["GE"]})
+
+
+def test_filtered_case_list_downloads_in_the_exchange_format(coordinator_client, cases):
+    response = coordinator_client.get(URL, {"download": "cases", "country": "AZ",
+                                            "started_from": "2016-01-01"})
+    rows = table(response)
+    assert sorted(row["reference"] for row in rows) == sorted(c.reference for c in cases[:2])
+    assert list(rows[0]) == ["reference", "title", "country", "location", "started_on",
+                             "ended_on", "violations", "rights", "defenders", "lawyers",
+                             "perpetrators", "summary", "sources"]
+    assert AuditEvent.objects.get(action="export").details["rows"] == 2
+
+
+def test_reports_take_a_constant_number_of_queries(
+    coordinator_client, cases, researcher, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12) as few:
+        coordinator_client.get(URL, {"by": "month"})
+    for n in range(20):
+        case = factories.make_case(researcher, country="AM",
+                                   started_on=datetime.date(2015, 1 + n % 12, 1),
+                                   started_on_precision="month")
+        case.violations.set([vocab("censorship")])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        coordinator_client.get(URL, {"by": "month"})
+
+
+@pytest.mark.parametrize("actor", ["researcher_client", "verifier_client"])
+def test_only_coordinators_and_administrators_see_reports(request, actor, administrator_client):
+    client = request.getfixturevalue(actor)
+    assert client.get(URL).status_code == 403
+    assert client.get(URL, {"download": "cases"}).status_code == 403
+    assert administrator_client.get(URL).status_code == 200
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_visitors_are_sent_to_sign_in(visitor):
+    response = visitor.get(URL)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
