@@ -34,6 +34,7 @@ from casework.models import (
     Person,
     Right,
     Statement,
+    Status,
     ViolationType,
 )
 
@@ -249,27 +250,37 @@ def _cases_of_statement(statement_id: int) -> set[int]:
                .values_list("case_id", flat=True))
 
 
+# A case's own status does not change its document (search reads published() anyway).
+_CASE_DOCUMENT_FIELDS = {"title", "summary", "location", "country", "search_document"}
+
+
 @receiver(post_save, sender=Case)
-def _case_saved(sender, instance, raw=False, **kwargs):
-    if not raw:
-        refresh_search_documents([instance.pk])
+def _case_saved(sender, instance, raw=False, update_fields=None, **kwargs):
+    if raw or (update_fields is not None and not set(update_fields) & _CASE_DOCUMENT_FIELDS):
+        return
+    refresh_search_documents([instance.pk])
+
+
+def _unpublished_before_and_after(record) -> bool:
+    """In review or verified now: it was not published before either (see TRANSITIONS)."""
+    return record.status in (Status.IN_REVIEW, Status.VERIFIED)
 
 
 @receiver(post_save, sender=Person)
 def _person_saved(sender, instance, raw=False, **kwargs):
-    if not raw:
+    if not raw and not _unpublished_before_and_after(instance):
         refresh_search_documents(_cases_of_person(instance.pk))
 
 
 @receiver(post_save, sender=Organisation)
 def _organisation_saved(sender, instance, raw=False, **kwargs):
-    if not raw:
+    if not raw and not _unpublished_before_and_after(instance):
         refresh_search_documents(_cases_of_organisation(instance.pk))
 
 
 @receiver(post_save, sender=Statement)
 def _statement_saved(sender, instance, raw=False, **kwargs):
-    if not raw:
+    if not raw and not _unpublished_before_and_after(instance):
         refresh_search_documents(_cases_of_statement(instance.pk))
 
 
