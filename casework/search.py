@@ -16,6 +16,7 @@ whenever a case, a person, an organisation, a statement, a label or a link chang
 (receivers at the bottom of this module, connected in CaseworkConfig.ready()).
 """
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -58,6 +59,17 @@ _LETTERS = str.maketrans({
 # ("-ying" is left alone so that English stemming still works: spraying -> spray.)
 _VARIANTS = [(re.compile(r"(?<=[a-z])y(?=i(?!ng))|(?<=i)y(?=[aeou])"), "")]
 _SPACES = re.compile(r"\s+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold(run: str) -> str:
+    run = unicodedata.normalize("NFKD", run.translate(_LETTERS))
+    return "".join(c for c in run if not unicodedata.combining(c))
+
+
+def _ascii_run(match: re.Match) -> str:
+    return _fold(match.group())
 
 
 def normalise(text: str) -> str:
@@ -66,9 +78,7 @@ def normalise(text: str) -> str:
     Applied to stored documents and to queries alike. Keeps the characters that carry
     web-search syntax (quotes, minus, spaces).
     """
-    text = (text or "").lower().translate(_LETTERS)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _NON_ASCII.sub(_ascii_run, (text or "").lower())
     for pattern, replacement in _VARIANTS:
         text = pattern.sub(replacement, text)
     return _SPACES.sub(" ", text).strip()
