@@ -23,13 +23,16 @@ PER_PAGE = 20
 STATEMENTS_PER_PAGE = 20
 
 
-def _search(case_filter: CaseFilter):
-    """The matching cases, and whether they are close matches rather than exact ones."""
+def _search(case_filter: CaseFilter, count: bool = False):
+    """The matching cases, whether they are close matches rather than exact ones, and
+    (count=True) how many there are."""
     results = case_filter.filtered()
-    if case_filter.query and search.is_postgres() and not results.exists():
+    total = results.count() if count or case_filter.query else None
+    if case_filter.query and search.is_postgres() and not total:
         case_filter.close_matches = True
         results = case_filter.filtered()
-    return results, case_filter.close_matches
+        total = results.count() if count else None
+    return results, case_filter.close_matches, total
 
 
 @require_safe
@@ -106,9 +109,11 @@ def case_list(request: HttpRequest) -> HttpResponse:
     if not case_filter.is_valid():
         context["errors"] = case_filter.form.errors
         return render(request, "casework/case_list.html", context, status=400)
-    results, close = _search(case_filter)
+    results, close, total = _search(case_filter, count=True)
     ordered = case_filter.ordered(results).prefetch_related(*public.case_list_prefetches())
-    page = Paginator(ordered, PER_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(ordered, PER_PAGE)
+    paginator.count = total  # counted once above (cached_property)
+    page = paginator.get_page(request.GET.get("page"))
     context.update({
         "page": page,
         "total": page.paginator.count,
@@ -125,7 +130,7 @@ def _export_rows(request: HttpRequest):
     case_filter = public_case_filter(request.GET)
     if not case_filter.is_valid():
         return None, case_filter.form.errors
-    results, _close = _search(case_filter)
+    results, _close, _total = _search(case_filter)
     # The one public serialiser, over the one public queryset.
     matching = Case.objects.published().filter(pk__in=results.order_by().values("pk"))
     return case_rows(matching, public=True), None
