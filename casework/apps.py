@@ -6,4 +6,7 @@ class CaseworkConfig(AppConfig):
     verbose_name = "Casework"
 
     def ready(self) -> None:
-        from casework import signals  # noqa: F401  (re-vetting on relation changes)
+        from casework import (  # noqa: F401
+            search,  # public search documents kept up to date
+            signals,  # re-vetting on relation changes
+        )

@@ -13,6 +13,7 @@ fields in each model's PUBLIC_FIELDS.
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Q
@@ -605,8 +606,13 @@ class Case(PartialDateMixin, ReviewableModel):
         help_text=_("Only its author, verifiers and administrators see a restricted case; "
                     "it is never public."),
     )
+    # Public text put through casework.search.normalise(), rebuilt from published records
+    # only (casework.search); the PostgreSQL trigger of 0003_search derives search_vector.
+    search_document = models.TextField(blank=True, default="", editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
 
-    history = record_history(m2m_fields=[violations, rights, sources])
+    history = record_history(m2m_fields=[violations, rights, sources],
+                             excluded_fields=["search_document", "search_vector"])
 
     objects = CaseQuerySet.as_manager()
 

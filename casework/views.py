@@ -1,31 +1,247 @@
-"""Public views: everything here reads through `published()` querysets only."""
+"""Public views. Everything here reads through casework.public: published records only,
+public fields only, related records re-filtered through their own published() queryset.
+An unpublished or restricted record answers exactly like one that never existed.
+"""
 
-from django.http import HttpRequest, HttpResponse
+import json
+from collections.abc import Iterator
+
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+from django_countries import countries
 
-from casework.models import Case, Organisation, Person, Statement
+from casework import charts, public, search
+from casework.exchange import CASE_COLUMNS, case_rows, csv_lines
+from casework.filters import SORTS, CaseFilter, public_case_filter
+from casework.models import Case, Involvement, Person, Right, ViolationType
+
+PER_PAGE = 20
+STATEMENTS_PER_PAGE = 20
 
 
+def _search(case_filter: CaseFilter, count: bool = False):
+    """The matching cases, whether they are close matches rather than exact ones, and
+    (count=True) how many there are."""
+    results = case_filter.filtered()
+    total = results.count() if count or case_filter.query else None
+    if case_filter.query and search.is_postgres() and not total:
+        case_filter.close_matches = True
+        results = case_filter.filtered()
+        total = results.count() if count else None
+    return results, case_filter.close_matches, total
+
+
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    latest = Case.objects.published().order_by("-published_at")[:10]
-    return render(request, "casework/home.html", {"latest": latest})
+    cases = public.cases()
+    context = {
+        "totals": {
+            "cases": cases.count(),
+            "people": public.people().count(),
+            "organisations": public.organisations().count(),
+            "statements": public.statements().count(),
+        },
+        "latest": cases.order_by("-published_at", "-id")[:6],
+        "per_month": charts.cases_per_month(cases),
+        "by_right": charts.by_right(cases),
+        "by_violation": charts.by_violation(cases),
+        "by_country": charts.by_country(cases),
+    }
+    return render(request, "casework/home.html", context)
 
 
+def _facet_options(case_filter: CaseFilter, counts: dict[str, dict[str, int]]) -> list[dict]:
+    data = case_filter.form.cleaned_data
+    chosen = {
+        "country": set(data.get("country") or []),
+        "right": set(data.get("right") or []),
+        "violation": set(data.get("violation") or []),
+        "role": set(data.get("role") or []),
+        "status": {data["status"]} if data.get("status") else set(),
+    }
+    labels = {
+        "country": None,
+        "right": [(r.slug, r.label) for r in Right.objects.order_by("label")],
+        "violation": [(v.slug, v.label) for v in ViolationType.objects.order_by("label")],
+        "role": [c for c in Person.DefenderType.choices if c[0]],
+        "status": list(Case.Situation.choices),
+    }
+    titles = {"country": _("Country"), "right": _("Right"), "violation": _("Violation"),
+              "role": _("Defender"), "status": _("Situation")}
+    facets = []
+    for name in CaseFilter.FACETS:
+        if name == "country":
+            codes = set(counts[name]) | chosen[name]
+            options = sorted(((c, countries.name(c) or c) for c in codes if c),
+                             key=lambda item: item[1])
+        else:
+            options = labels[name]
+        rows = [{"value": value, "label": label, "count": counts[name].get(value, 0),
+                 "checked": value in chosen[name]}
+                for value, label in options
+                if counts[name].get(value) or value in chosen[name] or name in ("right", "status")]
+        facets.append({"name": name, "title": titles[name], "options": rows,
+                       "radio": name == "status"})
+    return facets
+
+
+def _active_filters(request: HttpRequest) -> list[dict]:
+    """Each active parameter with the URL that drops it: the empty state's suggestions."""
+    active = []
+    for name in ("q", "country", "right", "violation", "role", "from", "to", "status"):
+        values = [v for v in request.GET.getlist(name) if v]
+        if values:
+            rest = request.GET.copy()
+            rest.pop(name, None)
+            rest.pop("page", None)
+            active.append({"name": name, "values": values, "url": "?" + rest.urlencode()})
+    return active
+
+
+@require_safe
+def case_list(request: HttpRequest) -> HttpResponse:
+    case_filter = public_case_filter(request.GET)
+    context = {"filter": case_filter, "sorts": SORTS.items(), "active": _active_filters(request)}
+    if not case_filter.is_valid():
+        context["errors"] = case_filter.form.errors
+        return render(request, "casework/case_list.html", context, status=400)
+    results, close, total = _search(case_filter, count=True)
+    ordered = case_filter.ordered(results).prefetch_related(*public.case_list_prefetches())
+    paginator = Paginator(ordered, PER_PAGE)
+    paginator.count = total  # counted once above (cached_property)
+    page = paginator.get_page(request.GET.get("page"))
+    context.update({
+        "page": page,
+        "total": page.paginator.count,
+        "close_matches": close,
+        "query": case_filter.query,
+        "sort": case_filter.form.cleaned_data.get("sort")
+        or ("relevance" if case_filter.query else "newest"),
+        "facets": _facet_options(case_filter, case_filter.facet_counts()),
+    })
+    return render(request, "casework/case_list.html", context)
+
+
+def _export_rows(request: HttpRequest):
+    case_filter = public_case_filter(request.GET)
+    if not case_filter.is_valid():
+        return None, case_filter.form.errors
+    results, _close, _total = _search(case_filter)
+    # The one public serialiser, over the one public queryset.
+    matching = Case.objects.published().filter(pk__in=results.order_by().values("pk"))
+    return case_rows(matching, public=True), None
+
+
+def _bad_request(errors) -> HttpResponse:
+    lines = [f"{field}: {message}" for field, messages in errors.items() for message in messages]
+    return HttpResponse("\n".join(lines) + "\n", status=400,
+                        content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def cases_csv(request: HttpRequest) -> HttpResponse:
+    rows, errors = _export_rows(request)
+    if errors:
+        return _bad_request(errors)
+    response = StreamingHttpResponse(csv_lines(rows, CASE_COLUMNS),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="cases.csv"'
+    return response
+
+
+def _json_lines(rows) -> Iterator[str]:
+    yield "["
+    for i, row in enumerate(rows):
+        yield ("," if i else "") + "\n" + json.dumps(row, ensure_ascii=False)
+    yield "\n]\n"
+
+
+@require_safe
+def cases_json(request: HttpRequest) -> HttpResponse:
+    rows, errors = _export_rows(request)
+    if errors:
+        return _bad_request(errors)
+    return StreamingHttpResponse(_json_lines(rows), content_type="application/json")
+
+
+@require_safe
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    case = get_object_or_404(Case.objects.published(), reference=reference)
-    return render(request, "casework/case_detail.html", {"case": case})
+    case = get_object_or_404(
+        public.cases().prefetch_related(*public.case_detail_prefetches()), reference=reference)
+    by_role: dict[str, list[Involvement]] = {}
+    for involvement in case.public_involvements:
+        by_role.setdefault(involvement.role, []).append(involvement)
+    roles = [(label, by_role[value]) for value, label in Involvement.Role.choices
+             if value in by_role]
+    return render(request, "casework/case_detail.html", {"case": case, "roles": roles})
 
 
+def _case_involvements():
+    """Involvements in published cases, with the case's public fields."""
+    return (Involvement.objects.filter(case__in=Case.objects.published())
+            .select_related("case")
+            .only("id", "role", "description", "case", *(f"case__{f}" for f in public.CASE_FIELDS))
+            .order_by("-case__started_on", "case__reference"))
+
+
+@require_safe
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    person = get_object_or_404(Person.objects.published(), pk=pk)
-    return render(request, "casework/person_detail.html", {"person": person})
+    person = get_object_or_404(public.people(), pk=pk)
+    context = {
+        "person": person,
+        "involvements": _case_involvements().filter(person=person),
+        "statements": public.statements().filter(speaker=person).order_by("-said_on", "id"),
+    }
+    return render(request, "casework/person_detail.html", context)
 
 
+@require_safe
 def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = get_object_or_404(Organisation.objects.published(), pk=pk)
-    return render(request, "casework/organisation_detail.html", {"organisation": organisation})
+    organisation = get_object_or_404(public.organisations(), pk=pk)
+    context = {
+        "organisation": organisation,
+        "involvements": _case_involvements().filter(organisation=organisation),
+        "statements": public.statements().filter(organisation=organisation)
+        .order_by("-said_on", "id"),
+        "signed": public.statements().filter(signatories=organisation).order_by("-said_on", "id"),
+    }
+    return render(request, "casework/organisation_detail.html", context)
 
 
+def _statement_prefetches() -> list:
+    return [*public.statement_prefetches(),
+            Prefetch("cases", queryset=public.cases().order_by("reference"),
+                     to_attr="public_cases")]
+
+
+@require_safe
+def statement_list(request: HttpRequest) -> HttpResponse:
+    statements = (public.statements().prefetch_related(*_statement_prefetches())
+                  .order_by("-said_on", "-id"))
+    page = Paginator(statements, STATEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "casework/statement_list.html", {"page": page})
+
+
+@require_safe
 def statement_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    statement = get_object_or_404(Statement.objects.published(), reference=reference)
+    statement = get_object_or_404(
+        public.statements().prefetch_related(
+            *_statement_prefetches(),
+            Prefetch("signatories", queryset=public.organisations().order_by("name"),
+                     to_attr="public_signatories")),
+        reference=reference)
     return render(request, "casework/statement_detail.html", {"statement": statement})
+
+
+@require_safe
+def about(request: HttpRequest) -> HttpResponse:
+    context = {
+        "rights": Right.objects.order_by("label"),
+        "violations": ViolationType.objects.order_by("label"),
+        "roles": Involvement.Role.choices,
+    }
+    return render(request, "casework/about.html", context)

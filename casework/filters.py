@@ -1,0 +1,226 @@
+"""The public case filters (django-filter) and their facet counts.
+
+URL parameters: q, country, right, violation, role, from, to, status, sort, page.
+Repeat a parameter for several values: values of one parameter are alternatives (OR),
+different parameters narrow each other (AND). Every count comes from the same
+published-only queryset the results come from.
+"""
+
+import datetime
+
+import django_filters
+from django import forms
+from django.db.models import Count, F, Q
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from casework import public, search
+from casework.dates import Precision, parse_partial_date, period_end
+from casework.models import Case, Involvement, Person, Right, Status, ViolationType
+
+# Roles whose defender type the `role` filter looks at: the defenders themselves and
+# their lawyers (who are often targeted for defending them).
+DEFENDER_ROLES = (Involvement.Role.TARGETED, Involvement.Role.LAWYER)
+
+SORTS = {
+    "relevance": _("Relevance"),
+    "newest": _("Newest first"),
+    "oldest": _("Oldest first"),
+    "published": _("Recently published"),
+}
+
+
+class PartialDateField(forms.CharField):
+    """'2016', '2016-05' or '2016-05-25' -> (first day, precision)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return parse_partial_date(value)
+        except ValueError:
+            raise forms.ValidationError(
+                _("“%(value)s” is not a date: use YYYY, YYYY-MM or YYYY-MM-DD."),
+                params={"value": value}) from None
+
+
+class PartialDateFilter(django_filters.Filter):
+    field_class = PartialDateField
+
+
+def _truncate(day: datetime.date, precision: str) -> datetime.date:
+    if precision == Precision.YEAR:
+        return day.replace(month=1, day=1)
+    if precision == Precision.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def _ends_on_or_after(field: str, day: datetime.date) -> Q:
+    """The period of a (date, precision) field ends on or after `day`.
+
+    Dates are stored as the first day of their period, so "May 2016" ends on or after
+    20 May 2016 exactly when 2016-05-01 >= the first of May.
+    """
+    return (Q(**{f"{field}_precision": Precision.YEAR, f"{field}__gte": _truncate(day, "year")})
+            | Q(**{f"{field}_precision": Precision.MONTH,
+                   f"{field}__gte": _truncate(day, "month")})
+            | Q(**{f"{field}_precision": Precision.DAY, f"{field}__gte": day}))
+
+
+def _choices_of(model):
+    return [(term.slug, term.label) for term in model.objects.order_by("label")]
+
+
+class CaseFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", max_length=200, label=_("Search"))
+    country = django_filters.MultipleChoiceFilter(
+        choices=countries, label=_("Country"), distinct=False)
+    right = django_filters.MultipleChoiceFilter(
+        field_name="rights__slug", choices=lambda: _choices_of(Right), label=_("Right"),
+        method="filter_right")
+    violation = django_filters.MultipleChoiceFilter(
+        field_name="violations__slug", choices=lambda: _choices_of(ViolationType),
+        label=_("Violation"), method="filter_violation")
+    role = django_filters.MultipleChoiceFilter(
+        choices=[c for c in Person.DefenderType.choices if c[0]], label=_("Defender"),
+        method="filter_role")
+    status = django_filters.ChoiceFilter(
+        field_name="situation", choices=Case.Situation.choices, label=_("Situation"),
+        empty_label=_("Any"))
+    sort = django_filters.ChoiceFilter(
+        choices=list(SORTS.items()), method="filter_sort", label=_("Sort"), empty_label=None)
+
+    # Facets: filter name -> the case attribute they group on.
+    FACETS = ("country", "right", "violation", "role", "status")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Set by the view when nothing matches exactly: trigram close matches instead.
+        self.close_matches = False
+
+    # -- filter methods ------------------------------------------------------
+
+    def filter_q(self, queryset, name, value):
+        return search.search_cases(queryset, value, close=self.close_matches)
+
+    def filter_right(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=Case.rights.through.objects.filter(
+            right__slug__in=value).values("case_id"))
+
+    def filter_violation(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=Case.violations.through.objects.filter(
+            violationtype__slug__in=value).values("case_id"))
+
+    def filter_role(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=Involvement.objects.filter(
+            role__in=DEFENDER_ROLES, person__defender_type__in=value,
+            person__status=Status.PUBLISHED).values("case_id"))
+
+    def filter_from(self, queryset, name, value):
+        """Cases whose period (start to end, or the start's own period) reaches `from`."""
+        if not value:
+            return queryset
+        day, _precision = value
+        return queryset.filter(
+            (Q(ended_on__isnull=False) & _ends_on_or_after("ended_on", day))
+            | (Q(ended_on__isnull=True) & _ends_on_or_after("started_on", day)))
+
+    def filter_to(self, queryset, name, value):
+        """Cases whose period starts on or before the end of `to`."""
+        if not value:
+            return queryset
+        last = period_end(*value)
+        return queryset.filter(Q(started_on__lte=last)
+                               | Q(started_on__isnull=True, ended_on__lte=last))
+
+    def filter_sort(self, queryset, name, value):
+        return queryset  # applied by ordered()
+
+    # -- results -------------------------------------------------------------
+
+    @property
+    def query(self) -> str:
+        return (self.form.cleaned_data.get("q") or "").strip() if self.is_valid() else ""
+
+    def filtered(self, *, without: str | None = None):
+        """The published cases matching every valid filter except `without`."""
+        queryset = self.queryset.all()
+        for name, value in self.form.cleaned_data.items():
+            if name == without or name == "sort":
+                continue
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def ordered(self, queryset):
+        sort = self.form.cleaned_data.get("sort") or ("relevance" if self.query else "newest")
+        if sort == "relevance" and "rank" in queryset.query.annotations:
+            return queryset.order_by("-rank", F("started_on").desc(nulls_last=True), "-id")
+        if sort == "oldest":
+            return queryset.order_by(F("started_on").asc(nulls_last=True), "id")
+        if sort == "published":
+            return queryset.order_by(F("published_at").desc(nulls_last=True), "-id")
+        return queryset.order_by(F("started_on").desc(nulls_last=True), "-id")
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        """For every filter option: how many results choosing it would give.
+
+        Each facet counts over the results of all the *other* filters, so options of
+        one parameter (which combine with OR) show what adding them would give.
+        One query per facet, whatever the number of results.
+        """
+        counts: dict[str, dict[str, int]] = {}
+        active = {name for name, value in self.form.cleaned_data.items() if value}
+        if not active & {"country", "status"}:
+            # Neither filter is set: both facets count the same cases, in one query.
+            counts["country"], counts["status"] = {}, {}
+            for country, situation, n in (self.filtered().order_by()
+                                          .values_list("country", "situation")
+                                          .annotate(n=Count("pk"))):
+                counts["country"][country] = counts["country"].get(country, 0) + n
+                counts["status"][situation] = counts["status"].get(situation, 0) + n
+        for facet in self.FACETS:
+            if facet in counts:
+                continue
+            ids = self.filtered(without=facet).order_by().values("pk")
+            if facet == "country":
+                rows = self.filtered(without=facet).order_by().values_list("country").annotate(
+                    n=Count("pk"))
+            elif facet == "status":
+                rows = self.filtered(without=facet).order_by().values_list(
+                    "situation").annotate(n=Count("pk"))
+            elif facet == "right":
+                rows = (Case.rights.through.objects.filter(case_id__in=ids).order_by()
+                        .values_list("right__slug").annotate(n=Count("case_id")))
+            elif facet == "violation":
+                rows = (Case.violations.through.objects.filter(case_id__in=ids).order_by()
+                        .values_list("violationtype__slug").annotate(n=Count("case_id")))
+            else:
+                rows = (Involvement.objects.filter(
+                    case_id__in=ids, role__in=DEFENDER_ROLES,
+                    person__status=Status.PUBLISHED).exclude(person__defender_type="")
+                    .order_by().values_list("person__defender_type")
+                    .annotate(n=Count("case_id", distinct=True)))
+            counts[facet] = {key: n for key, n in rows}
+        return counts
+
+
+# `from` is a Python keyword, so the date filters are added by name.
+CaseFilter.base_filters = {
+    **{k: v for k, v in CaseFilter.base_filters.items() if k not in ("status", "sort")},
+    "from": PartialDateFilter(method="filter_from", label=_("From")),
+    "to": PartialDateFilter(method="filter_to", label=_("To")),
+    "status": CaseFilter.base_filters["status"],
+    "sort": CaseFilter.base_filters["sort"],
+}
+
+
+def public_case_filter(data) -> CaseFilter:
+    return CaseFilter(data, queryset=public.cases())

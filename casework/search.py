@@ -1,0 +1,341 @@
+"""Public full-text search over cases.
+
+Every case carries a `search_document`: its *public* text (title, summary, location,
+country, the public names and aliases of its published people, its published
+organisations, the speakers of its published statements, violation and right labels),
+put through `normalise()`. The same function is applied to every query, so that
+`Muiznieks` finds Muižnieks, `ismailova` finds Ismayilova and `Mammadov` finds Məmmədov.
+
+On PostgreSQL a trigger (migration 0003_search) keeps `search_vector`, a weighted
+tsvector of that document, and GIN indexes serve websearch-syntax queries and trigram
+"close matches". On SQLite (the local demo) the same normalised document is matched with
+LIKE: same syntax, no ranking, no close matches.
+
+The document only ever holds text that is public: it is rebuilt from published records
+whenever a case, a person, an organisation, a statement, a label or a link changes
+(receivers at the bottom of this module, connected in CaseworkConfig.ready()).
+"""
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.db import connection
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.dispatch import receiver
+
+from casework.models import (
+    Case,
+    Involvement,
+    Organisation,
+    Person,
+    Right,
+    Statement,
+    Status,
+    ViolationType,
+)
+
+SEARCH_CONFIG = "english"
+
+# Letters that Unicode decomposition does not reduce to ASCII, and Turkic letters whose
+# usual English spelling is two letters (Şahbaz = Shahbaz, Çingiz = Chingiz).
+_LETTERS = str.maketrans({
+    "ə": "a", "Ə": "a", "ı": "i", "ş": "sh", "Ş": "sh", "ç": "ch", "Ç": "ch",
+    "ß": "ss", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "æ": "ae",
+    "œ": "oe", "ð": "d", "þ": "th",
+    # Cyrillic (Russian and Azerbaijani), as English-language reports spell it.
+    "а": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "ҝ": "g", "д": "d", "е": "e",
+    "ё": "e", "ә": "a", "ж": "zh", "з": "z", "и": "i", "й": "i", "ј": "y", "к": "k",
+    "л": "l", "м": "m", "н": "n", "о": "o", "ө": "o", "п": "p", "р": "r", "с": "s",
+    "т": "t", "у": "u", "ү": "u", "ф": "f", "х": "kh", "һ": "h", "ц": "ts", "ч": "ch",
+    "ҹ": "j", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya", "і": "i", "ї": "i", "є": "ye", "ґ": "g",
+})
+# Transliteration variants: Ismayilova / Ismailova, Aliyev / Aliev, Məmmədov / Mammadov.
+# ("-ying" is left alone so that English stemming still works: spraying -> spray.)
+_VARIANTS = [(re.compile(r"(?<=[a-z])y(?=i(?!ng))|(?<=i)y(?=[aeou])"), "")]
+_SPACES = re.compile(r"\s+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold(run: str) -> str:
+    run = unicodedata.normalize("NFKD", run.translate(_LETTERS))
+    return "".join(c for c in run if not unicodedata.combining(c))
+
+
+def _ascii_run(match: re.Match) -> str:
+    return _fold(match.group())
+
+
+def normalise(text: str) -> str:
+    """Lower-case ASCII-ish text in which common spelling variants coincide.
+
+    Applied to stored documents and to queries alike. Keeps the characters that carry
+    web-search syntax (quotes, minus, spaces).
+    """
+    text = _NON_ASCII.sub(_ascii_run, (text or "").lower())
+    for pattern, replacement in _VARIANTS:
+        text = pattern.sub(replacement, text)
+    return _SPACES.sub(" ", text).strip()
+
+
+# ---------------------------------------------------------------------------
+# The document
+# ---------------------------------------------------------------------------
+
+
+def build_document(*, title: str, names: Iterable[str], other: Iterable[str]) -> str:
+    """Three lines, weighted A (title), B (names), D (the rest) by the PostgreSQL trigger."""
+    return "\n".join([
+        normalise(title),
+        normalise(" ".join(dict.fromkeys(n for n in names if n))),
+        normalise(" ".join(o for o in other if o)),
+    ])
+
+
+def _published_involvements():
+    return Involvement.objects.filter(
+        Q(person__in=Person.objects.published()) | Q(organisation__in=Organisation.objects.published())
+    ).select_related("person", "organisation")
+
+
+def _published_statements():
+    return Statement.objects.published().select_related("speaker", "organisation")
+
+
+def case_document(case: Case) -> str:
+    """The public text of a case; expects the prefetches of `refresh_search_documents`."""
+    names: list[str] = []
+    for involvement in case.public_involvements:
+        if involvement.person_id:
+            names += [involvement.person.public_name, *involvement.person.public_aliases]
+        else:
+            names += [involvement.organisation.name, *involvement.organisation.alias_list]
+    for statement in case.public_statements:
+        speaker = statement.speaker
+        if speaker is not None and speaker.status == "published":
+            names += [speaker.public_name, *speaker.public_aliases]
+        organisation = statement.organisation
+        if organisation is not None and organisation.status == "published":
+            names += [organisation.name, *organisation.alias_list]
+    other = [case.summary, case.location, case.country.name if case.country else ""]
+    other += [v.label for v in case.violations.all()] + [r.label for r in case.rights.all()]
+    return build_document(title=case.title, names=names, other=other)
+
+
+def refresh_search_documents(case_ids: Iterable[int]) -> None:
+    """Rebuild the documents of these cases from their published relations."""
+    case_ids = {pk for pk in case_ids if pk}
+    if not case_ids:
+        return
+    cases = Case.objects.filter(pk__in=case_ids).prefetch_related(
+        "violations", "rights",
+        Prefetch("involvements", queryset=_published_involvements(), to_attr="public_involvements"),
+        Prefetch("statements", queryset=_published_statements(), to_attr="public_statements"),
+    ).only("id", "title", "summary", "location", "country", "search_document")
+    for case in cases:
+        document = case_document(case)
+        if document != case.search_document:
+            Case.objects.filter(pk=case.pk).update(search_document=document)
+
+
+# ---------------------------------------------------------------------------
+# Queries
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ParsedQuery:
+    """A web-search query: OR-groups of required and excluded terms or phrases."""
+
+    groups: list[tuple[list[str], list[str]]]
+
+    @property
+    def positive_text(self) -> str:
+        return " ".join(t for required, _excluded in self.groups for t in required)
+
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """The subset of websearch_to_tsquery syntax the SQLite path needs."""
+    groups: list[tuple[list[str], list[str]]] = [([], [])]
+    for match in _TOKEN.finditer(normalise(text)):
+        minus, phrase, word = match.groups()
+        if word == "or":
+            groups.append(([], []))
+            continue
+        if phrase is not None:
+            term, negative = phrase.strip(), bool(minus)
+        else:
+            negative = word.startswith("-") and len(word) > 1
+            term = word.lstrip("-") if negative else word
+        term = term.strip(".,;:!?()[]")
+        if term:
+            groups[-1][1 if negative else 0].append(_SPACES.sub(" ", term))
+    return ParsedQuery([g for g in groups if g[0] or g[1]])
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# pg_trgm's default (0.6) misses one-letter slips in short names (Ismaylova for Ismailova).
+CLOSE_MATCH_THRESHOLD = "0.5"
+
+
+def _set_close_match_threshold() -> None:
+    """The %> operator reads its threshold from the session; the GIN index needs the operator."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)",
+                       [CLOSE_MATCH_THRESHOLD])
+
+
+def search_cases(queryset: QuerySet, text: str, *, close: bool = False) -> QuerySet:
+    """Cases of `queryset` matching `text`, annotated with `rank` (higher is better).
+
+    close=True: near-miss spellings by trigram word similarity (PostgreSQL only).
+    """
+    text = (text or "").strip()
+    if not text:
+        return queryset
+    if is_postgres():
+        if close:
+            parsed = parse_query(text)
+            words = parsed.positive_text
+            if not words:
+                return queryset.none()
+            _set_close_match_threshold()
+            queryset = queryset.filter(search_document__trigram_word_similar=words)
+            for _required, excluded in parsed.groups:
+                for term in excluded:  # "-word" still excludes among close matches
+                    queryset = queryset.exclude(search_vector=SearchQuery(
+                        term, search_type="phrase", config=SEARCH_CONFIG))
+            return queryset.annotate(rank=TrigramWordSimilarity(words, "search_document"))
+        query = SearchQuery(normalise(text), search_type="websearch", config=SEARCH_CONFIG)
+        return queryset.filter(search_vector=query).annotate(
+            rank=SearchRank(F("search_vector"), query))
+    if close:
+        return queryset.none()
+    parsed = parse_query(text)
+    if not parsed.groups:
+        return queryset.none()
+    condition = Q(pk__in=[])
+    for required, excluded in parsed.groups:
+        group = Q()
+        for term in required:
+            group &= Q(search_document__contains=term)
+        for term in excluded:
+            group &= ~Q(search_document__contains=term)
+        condition |= group
+    return queryset.filter(condition)
+
+
+# ---------------------------------------------------------------------------
+# Keeping documents up to date
+# ---------------------------------------------------------------------------
+
+
+def _cases_of_person(person_id: int) -> set[int]:
+    return set(Involvement.objects.filter(person_id=person_id).values_list("case_id", flat=True)) | set(
+        Statement.cases.through.objects.filter(statement__speaker_id=person_id)
+        .values_list("case_id", flat=True))
+
+
+def _cases_of_organisation(organisation_id: int) -> set[int]:
+    return set(Involvement.objects.filter(organisation_id=organisation_id)
+               .values_list("case_id", flat=True)) | set(
+        Statement.cases.through.objects.filter(statement__organisation_id=organisation_id)
+        .values_list("case_id", flat=True))
+
+
+def _cases_of_statement(statement_id: int) -> set[int]:
+    return set(Statement.cases.through.objects.filter(statement_id=statement_id)
+               .values_list("case_id", flat=True))
+
+
+# A case's own status does not change its document (search reads published() anyway).
+_CASE_DOCUMENT_FIELDS = {"title", "summary", "location", "country", "search_document"}
+
+
+@receiver(post_save, sender=Case)
+def _case_saved(sender, instance, raw=False, update_fields=None, **kwargs):
+    if raw or (update_fields is not None and not set(update_fields) & _CASE_DOCUMENT_FIELDS):
+        return
+    refresh_search_documents([instance.pk])
+
+
+def _unpublished_before_and_after(record) -> bool:
+    """In review or verified now: it was not published before either (see TRANSITIONS)."""
+    return record.status in (Status.IN_REVIEW, Status.VERIFIED)
+
+
+@receiver(post_save, sender=Person)
+def _person_saved(sender, instance, raw=False, **kwargs):
+    if not raw and not _unpublished_before_and_after(instance):
+        refresh_search_documents(_cases_of_person(instance.pk))
+
+
+@receiver(post_save, sender=Organisation)
+def _organisation_saved(sender, instance, raw=False, **kwargs):
+    if not raw and not _unpublished_before_and_after(instance):
+        refresh_search_documents(_cases_of_organisation(instance.pk))
+
+
+@receiver(post_save, sender=Statement)
+def _statement_saved(sender, instance, raw=False, **kwargs):
+    if not raw and not _unpublished_before_and_after(instance):
+        refresh_search_documents(_cases_of_statement(instance.pk))
+
+
+@receiver(pre_delete, sender=Statement)
+def _statement_deleting(sender, instance, **kwargs):
+    instance._search_case_ids = _cases_of_statement(instance.pk)
+
+
+@receiver(post_delete, sender=Statement)
+def _statement_deleted(sender, instance, **kwargs):
+    refresh_search_documents(getattr(instance, "_search_case_ids", ()))
+
+
+@receiver(post_save, sender=Involvement)
+@receiver(post_delete, sender=Involvement)
+def _involvement_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        refresh_search_documents([instance.case_id])
+
+
+@receiver(post_save, sender=ViolationType)
+@receiver(post_save, sender=Right)
+def _label_saved(sender, instance, raw=False, **kwargs):
+    if not raw:
+        refresh_search_documents(instance.cases.values_list("pk", flat=True))
+
+
+@receiver(m2m_changed, sender=Case.violations.through)
+@receiver(m2m_changed, sender=Case.rights.through)
+def _case_labels_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    if action == "pre_clear" and reverse:
+        instance._search_case_ids = set(instance.cases.values_list("pk", flat=True))
+    elif action in ("post_add", "post_remove"):
+        refresh_search_documents(pk_set if reverse else [instance.pk])
+    elif action == "post_clear":
+        refresh_search_documents(
+            getattr(instance, "_search_case_ids", ()) if reverse else [instance.pk])
+
+
+@receiver(m2m_changed, sender=Statement.cases.through)
+def _statement_cases_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    if action == "pre_clear":
+        instance._search_case_ids = (
+            {instance.pk} if reverse else set(instance.cases.values_list("pk", flat=True)))
+    elif action in ("post_add", "post_remove"):
+        refresh_search_documents([instance.pk] if reverse else pk_set)
+    elif action == "post_clear":
+        refresh_search_documents(getattr(instance, "_search_case_ids", ()))

@@ -1,0 +1,179 @@
+"""Filters at /cases/: combinable, shareable in the URL, each option with its count;
+partial dates overlap ranges; invalid values give a clear 400, never a 500."""
+
+import datetime
+
+import pytest
+from django.core.management import call_command
+
+from casework.models import Case, Right, ViolationType
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+
+
+def refs(response) -> set[str]:
+    assert response.status_code == 200, response.content[:500]
+    return {case.reference for case in response.context["page"].object_list}
+
+
+def facet(response, name) -> dict[str, int]:
+    options = next(f for f in response.context["facets"] if f["name"] == name)["options"]
+    return {option["value"]: option["count"] for option in options}
+
+
+@pytest.mark.smoke
+def test_narrow_by_freedom_and_violation_with_counts(client, demo):
+    response = client.get("/cases/", {"right": "expression"})
+    assert refs(response) == {"AZ-2016-001", "AZ-2016-002", "AZ-2016-003", "AZ-2016-004"}
+    violations = facet(response, "violation")
+    assert violations["cyber-attack"] == 1 and violations["imprisonment"] == 1
+    assert "funding-restriction" not in violations  # no expression case has it
+    # Right options count over the other filters: choosing association would add 2 cases.
+    assert facet(response, "right") == {"expression": 4, "association": 2,
+                                        "peaceful-assembly": 0}
+    narrowed = client.get("/cases/", {"right": "expression", "violation": "cyber-attack"})
+    assert refs(narrowed) == {"AZ-2016-003"}
+    assert 'value="cyber-attack" checked' in narrowed.text
+    assert "Cyber-attack <span class=\"count\">(1)</span>" in narrowed.text
+
+
+def test_repeated_parameters_are_alternatives(client, demo):
+    response = client.get("/cases/?violation=disbarment&violation=cyber-attack")
+    assert refs(response) == {"AZ-2016-001", "AZ-2016-003"}
+
+
+def test_country_role_and_status_filters(client, researcher, verifier):
+    journalist = factories.make_person(researcher, name="J", defender_type="journalist",
+                                       identity_public=True)
+    factories.publish(journalist, researcher, verifier)
+    armenia = factories.make_case(researcher, country="AM", situation="concluded")
+    azerbaijan = factories.make_case(researcher, country="AZ")
+    factories.involve(azerbaijan, journalist)
+    for case in (armenia, azerbaijan):
+        factories.publish(case, researcher, verifier)
+    response = client.get("/cases/", {"country": "AM"})
+    assert refs(response) == {armenia.reference}
+    assert facet(response, "country") == {"AM": 1, "AZ": 1}
+    assert refs(client.get("/cases/", {"role": "journalist"})) == {azerbaijan.reference}
+    assert facet(client.get("/cases/"), "role") == {"journalist": 1}
+    assert refs(client.get("/cases/", {"status": "concluded"})) == {armenia.reference}
+    assert facet(client.get("/cases/"), "status") == {"ongoing": 1, "concluded": 1}
+
+
+def test_role_ignores_unpublished_people(client, researcher, verifier):
+    hidden = factories.make_person(researcher, name="H", defender_type="blogger")
+    case = factories.make_case(researcher)
+    factories.involve(case, hidden)
+    factories.publish(case, researcher, verifier)
+    assert refs(client.get("/cases/", {"role": "blogger"})) == set()
+    assert "blogger" not in facet(client.get("/cases/"), "role")
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"from": "2016", "to": "2016"}, {"year", "may", "day", "span"}),
+    ({"from": "2016-05-20", "to": "2016-05-20"}, {"year", "may", "span"}),
+    ({"from": "2016-06"}, {"year", "day", "span", "later"}),
+    ({"to": "2016-04"}, {"year", "span"}),
+    ({"from": "2017"}, {"span", "later"}),
+    ({"from": "2016-10-25", "to": "2016-10-25"}, {"year", "day", "span"}),
+])
+def test_date_range_overlaps_partial_dates(client, researcher, verifier, params, expected):
+    cases = {
+        "year": dict(started_on=datetime.date(2016, 1, 1), started_on_precision="year"),
+        "may": dict(started_on=datetime.date(2016, 5, 1), started_on_precision="month"),
+        "day": dict(started_on=datetime.date(2016, 10, 25), started_on_precision="day"),
+        "span": dict(started_on=datetime.date(2015, 3, 1), started_on_precision="month",
+                     ended_on=datetime.date(2017, 1, 1), ended_on_precision="year"),
+        "later": dict(started_on=datetime.date(2018, 2, 1), started_on_precision="month"),
+    }
+    made = {}
+    for name, dates in cases.items():
+        made[name] = factories.make_case(researcher, title=name, **dates)
+        factories.publish(made[name], researcher, verifier)
+    response = client.get("/cases/", params)
+    assert refs(response) == {made[name].reference for name in expected}
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("params, message", [
+    ({"country": "XX"}, "XX"),
+    ({"right": "nonsense"}, "nonsense"),
+    ({"from": "May 2016"}, "is not a date"),
+    ({"to": "2016-13"}, "is not a date"),
+    ({"status": "sleeping"}, "sleeping"),
+    ({"sort": "random"}, "random"),
+    ({"q": "x" * 500}, "at most 200"),
+])
+def test_invalid_values_give_a_clear_message(client, db, params, message):
+    response = client.get("/cases/", params)
+    assert response.status_code == 400
+    assert message in response.text
+    assert "not valid" in response.text
+    csv = client.get("/cases.csv", params)
+    assert csv.status_code == 400 and message in csv.text
+
+
+def test_bad_page_number_is_not_an_error(client, published_case):
+    assert client.get("/cases/", {"page": "999"}).status_code == 200
+    assert client.get("/cases/", {"page": "abc"}).status_code == 200
+
+
+def test_sorting_and_pagination(client, researcher, verifier):
+    for year in range(2001, 2024):
+        case = factories.make_case(researcher, started_on=datetime.date(year, 1, 1),
+                                   started_on_precision="year", title=f"Case of {year}")
+        factories.publish(case, researcher, verifier)
+    first = client.get("/cases/")
+    assert first.context["total"] == 23
+    assert [c.title for c in first.context["page"].object_list][:2] == ["Case of 2023",
+                                                                       "Case of 2022"]
+    assert 'rel="next" href="?page=2"' in first.text
+    second = client.get("/cases/", {"page": 2, "sort": "oldest"})
+    assert [c.title for c in second.context["page"].object_list] == ["Case of 2021",
+                                                                     "Case of 2022",
+                                                                     "Case of 2023"]
+
+
+def test_empty_state_suggests_what_to_loosen(client, demo):
+    response = client.get("/cases/", {"q": "graffiti", "right": "association"})
+    assert response.context["total"] == 0
+    assert "Try loosening it" in response.text
+    assert "?q=graffiti" in response.text  # the link that drops the right filter
+
+
+def test_filter_vocabulary_choices_follow_the_database(client, published_case):
+    ViolationType.objects.create(slug="new-kind", label="New kind")
+    assert client.get("/cases/", {"violation": "new-kind"}).status_code == 200
+    assert Right.objects.filter(slug="expression").exists()
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.parametrize("size", [3, 25])
+def test_search_page_runs_a_constant_number_of_queries(
+        client, researcher, verifier, django_assert_max_num_queries, size):
+    person = factories.make_person(researcher, name="P", identity_public=True,
+                                   defender_type="journalist")
+    organisation = factories.make_organisation(researcher)
+    factories.publish(person, researcher, verifier)
+    factories.publish(organisation, researcher, verifier)
+    expression = Right.objects.get(slug="expression")
+    detention = ViolationType.objects.get(slug="arbitrary-detention")
+    for n in range(size):
+        case = factories.make_case(researcher, title=f"Detained activist {n}")
+        case.rights.add(expression)
+        case.violations.add(detention)
+        factories.involve(case, person)
+        factories.involve(case, organisation, role="perpetrator")
+        factories.publish(case, researcher, verifier)
+    with django_assert_max_num_queries(18):
+        response = client.get("/cases/", {"q": "activist", "right": "expression",
+                                          "role": "journalist", "from": "2000"})
+    assert response.status_code == 200
+    with django_assert_max_num_queries(18):
+        assert client.get("/cases/").status_code == 200

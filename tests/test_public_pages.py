@@ -1,0 +1,163 @@
+"""Case, person, organisation and statement pages, home and about: public fields only,
+cross-linked, the same 404 for unpublished and nonexistent records, constant queries."""
+
+import datetime
+
+import pytest
+from django.core.management import call_command
+
+from casework.models import Case, Right, Statement
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+
+
+@pytest.mark.smoke
+def test_visitor_walks_from_search_to_case_person_and_statement(client, demo):
+    search = client.get("/cases/", {"q": "disbarment"})
+    assert 'href="/cases/AZ-2016-001/"' in search.text
+    case = client.get("/cases/AZ-2016-001/")
+    assert case.status_code == 200
+    assert "Disbarment" in case.text and "Judicial harassment" in case.text
+    assert "Freedom of association" in case.text
+    assert "Azerbaijan Bar Association" in case.text  # perpetrator organisation
+    assert "Judicial harassment and retaliatory measures" in case.text  # linked statement quote
+    assert "Systematic reprisals against dissidents" in case.text  # the published source
+    bagirov = next(i.person for i in case.context["case"].public_involvements if i.person)
+    person = client.get(bagirov.get_absolute_url())
+    assert "Khalid Bagirov" in person.text and "Xalid Bağırov" in person.text
+    assert 'href="/cases/AZ-2016-001/"' in person.text
+    statement = client.get("/statements/ST-2016-001/")
+    assert "Nils Muižnieks" in statement.text and "Commissioner for Human Rights" in statement.text
+    assert 'href="/cases/AZ-2016-001/"' in statement.text
+    speaker = statement.context["statement"].speaker
+    assert statement.context["statement"].reference in client.get(speaker.get_absolute_url()).text
+    organisation = client.get(statement.context["statement"].organisation.get_absolute_url())
+    assert "Council of Europe" in organisation.text
+    assert 'href="/statements/ST-2016-001/"' in organisation.text
+    assert "Stop Crackdown on Freedom of Expression" in client.get("/statements/").text
+
+
+def test_dates_are_shown_as_written(client, demo):
+    page = client.get("/cases/AZ-2016-002/").text
+    assert "May 2016" in page and "25 October 2016" in page
+
+
+def test_withheld_identity_shows_pseudonym_only(client, researcher, verifier):
+    person = factories.make_person(researcher, name="Real Hiddenname", pseudonym="Defender K",
+                                   other_names="Hidden Alias", identity_public=False,
+                                   contact_details="+994 55 000", internal_notes="met in Tbilisi")
+    factories.publish(person, researcher, verifier)
+    case = factories.make_case(researcher, title="Threats against a defender")
+    factories.involve(case, person)
+    factories.publish(case, researcher, verifier)
+    for url in (case.get_absolute_url(), person.get_absolute_url(), "/cases/", "/cases.csv",
+                "/cases.json"):
+        response = client.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        text = body.decode()
+        assert "Hiddenname" not in text and "Hidden Alias" not in text, url
+        assert "+994" not in text and "Tbilisi" not in text, url
+        assert "Defender K" in text, url
+
+
+def test_unpublished_people_organisations_sources_statements_stay_off_the_case_page(
+        client, researcher, verifier):
+    case = factories.make_case(researcher, title="Public case")
+    factories.involve(case, factories.make_person(researcher, name="Draft Person",
+                                                  identity_public=True))
+    factories.involve(case, factories.make_organisation(researcher, name="Draft Org"),
+                      role="perpetrator")
+    case.sources.add(factories.make_source(researcher, url="https://example.org/draft-source"))
+    statement = factories.make_statement(researcher, quote="Draft quote")
+    statement.cases.add(case)
+    factories.publish(case, researcher, verifier)
+    page = client.get(case.get_absolute_url()).text
+    for hidden in ("Draft Person", "Draft Org", "draft-source", "Draft quote"):
+        assert hidden not in page
+
+
+def test_unpublished_case_is_the_same_404_as_a_missing_one(client, researcher, verifier):
+    draft = factories.make_case(researcher, reference="AZ-2099-001", title="Secret draft")
+    restricted = factories.make_case(researcher, reference="AZ-2099-002", restricted=True)
+    factories.publish(restricted, researcher, verifier)
+    retracted = factories.publish(factories.make_case(researcher, reference="AZ-2099-003"),
+                                  researcher, verifier)
+    retracted.retract(verifier, "Could not be confirmed")
+    missing = client.get("/cases/AZ-2099-999/")
+    assert missing.status_code == 404
+    for case in (draft, restricted, retracted):
+        response = client.get(f"/cases/{case.reference}/")
+        assert response.status_code == 404
+        assert response.content == missing.content
+    assert client.get(f"/people/{factories.make_person(researcher).pk}/").status_code == 404
+    assert client.get("/people/999999/").content == client.get(
+        f"/people/{factories.make_person(researcher).pk}/").content
+
+
+def test_unpublished_statement_is_404(client, researcher):
+    statement = factories.make_statement(researcher)
+    assert client.get(f"/statements/{statement.reference}/").status_code == 404
+    assert Statement.objects.count() == 1
+
+
+def test_home_counts_and_charts_count_only_published(client, researcher, verifier):
+    for n in range(3):
+        case = factories.make_case(researcher, country="AZ",
+                                   started_on=datetime.date(2016, 5 + n, 1),
+                                   started_on_precision="month")
+        case.rights.add(Right.objects.get(slug="expression"))
+        factories.publish(case, researcher, verifier)
+    factories.make_case(researcher, country="AM", started_on=datetime.date(2016, 5, 1))
+    response = client.get("/")
+    assert response.context["totals"]["cases"] == 3
+    assert response.context["per_month"].total == 3
+    assert {b.label: b.value for b in response.context["by_country"].bars} == {"Azerbaijan": 3}
+    assert {b.label: b.value for b in response.context["by_right"].bars}[
+        "Freedom of expression"] == 3
+    assert "<svg" in response.text and "<table>" in response.text  # chart and its table
+    assert "May 2016" in response.text
+
+
+def test_about_page_explains_verification_categories_and_reuse(client, db):
+    page = client.get("/about/").text
+    assert "How records are verified" in page
+    assert "Freedom of peaceful assembly" in page and "Judicial harassment" in page
+    assert "/cases.csv" in page and "How to cite" in page
+
+
+@pytest.mark.parametrize("size", [2, 12])
+def test_pages_run_a_constant_number_of_queries(
+        client, researcher, verifier, django_assert_max_num_queries, size):
+    people = [factories.publish(factories.make_person(researcher, name=f"P{n}",
+                                                      identity_public=True),
+                                researcher, verifier) for n in range(size)]
+    organisation = factories.publish(factories.make_organisation(researcher), researcher,
+                                     verifier)
+    cases = []
+    for n in range(size):
+        case = factories.make_case(researcher, started_on=datetime.date(2016, 1 + n % 12, 1))
+        for person in people:
+            factories.involve(case, person)
+        factories.involve(case, organisation, role="perpetrator")
+        case.sources.add(factories.publish(factories.make_source(researcher), researcher,
+                                           verifier))
+        cases.append(factories.publish(case, researcher, verifier))
+    for n in range(size):
+        statement = factories.make_statement(researcher, speaker=people[n],
+                                             organisation=organisation)
+        statement.cases.add(*cases)
+        statement.signatories.add(organisation)
+        factories.publish(statement, researcher, verifier)
+    statement = Statement.objects.first()
+    for url in ("/", cases[0].get_absolute_url(), people[0].get_absolute_url(),
+                organisation.get_absolute_url(), "/statements/", statement.get_absolute_url(),
+                "/about/", "/feed/", "/sitemap-cases.xml"):
+        with django_assert_max_num_queries(12):
+            assert client.get(url).status_code == 200, url
+    assert Case.objects.published().count() == size
