@@ -744,6 +744,8 @@ class CaseImporter(Importer):
             self._stamp(case, creating)
             relations_changed = not creating and self._relations_changed(plan)
             case.save()
+            # save() clears the reason; the m2m history rows below carry it too.
+            case._change_reason = f"import from {self.filename}"
             source_ids = [self._source_id(url) for url in plan.source_urls]
             if creating:
                 # Only what there is to add: every m2m change writes a history row.
