@@ -8,7 +8,9 @@ def grant_administrators_everything(sender, **kwargs):
 
     group = Group.objects.filter(name="Administrator").first()
     if group is not None:
-        group.permissions.set(Permission.objects.all())
+        missing = Permission.objects.exclude(group=group)
+        if missing.exists():
+            group.permissions.add(*missing)
 
 
 class AccountsConfig(AppConfig):
@@ -16,4 +18,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and audit"
 
     def ready(self) -> None:
+        from accounts import signals  # noqa: F401  (audit log of sign-ins and role changes)
+
         post_migrate.connect(grant_administrators_everything, sender=self)

@@ -3,14 +3,32 @@
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import F
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
     """Casework's user; custom from the first migration so it can grow without pain."""
 
+    # Part of the session hash: bumping it ends every session of this user at once.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+    def _get_session_auth_hash(self, secret=None):
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def sign_out_everywhere(self) -> None:
+        """End all of this user's sessions, on every device."""
+        User.objects.filter(pk=self.pk).update(session_generation=F("session_generation") + 1)
+        self.refresh_from_db(fields=["session_generation"])
 
 
 def client_address(request) -> str | None:
@@ -31,8 +49,9 @@ class AuditQuerySet(models.QuerySet):
 class AuditManager(models.Manager.from_queryset(AuditQuerySet)):
     def record(self, action: str, *, user=None, request=None, obj=None, **details) -> "AuditEvent":
         """Append one entry. `details` must never hold confidential field values."""
-        if user is None and request is not None and request.user.is_authenticated:
-            user = request.user
+        request_user = getattr(request, "user", None)
+        if user is None and getattr(request_user, "is_authenticated", False):
+            user = request_user
         return self.create(
             action=action,
             actor=user if user is not None and user.pk else None,

@@ -36,9 +36,7 @@ def visitor(db):
 
 
 def _client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return factories.signed_in_client(user)
 
 
 @pytest.fixture

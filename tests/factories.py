@@ -23,6 +23,22 @@ def make_user(role: str | None = None, **fields) -> User:
     return user
 
 
+def signed_in_client(user: User):
+    """A test client signed in as `user`, with a second factor passed as for real:
+    a confirmed TOTP device recorded in the session the way django_otp.login does."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    client.force_login(user)
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 def make_case(author: User | None = None, **fields) -> Case:
     n = next(_seq)
     fields.setdefault("reference", f"XX-2020-{n:04d}")

@@ -33,14 +33,11 @@ def _change_form_data(case, **overrides):
 
 def test_admin_refuses_the_second_of_two_concurrent_edits(researcher, researcher_client,
                                                           other_researcher):
-    from django.test import Client
-
     case = factories.make_case(researcher, title="Original title")
     url = f"/admin/casework/case/{case.pk}/change/"
     loaded_by_both = _change_form_data(case)
 
-    other = Client()
-    other.force_login(other_researcher)
+    other = factories.signed_in_client(other_researcher)
     first = other.post(url, {**loaded_by_both, "title": "Title by the first editor"})
     assert first.status_code == 302
 
