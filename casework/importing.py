@@ -299,7 +299,6 @@ class Importer:
         self.people: NameIndex | None = None
         self.organisations: NameIndex | None = None
         self.new_names: dict[str, str] = {}  # key -> spelling first seen, for new records
-        self.new_sources: dict[str, Source | None] = {}
         self.source_ids: dict[str, int] = {}
         self.extra_references: set[str] = set()
         self._current_row = 0
