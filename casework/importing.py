@@ -299,7 +299,6 @@ class Importer:
         self.people: NameIndex | None = None
         self.organisations: NameIndex | None = None
         self.new_names: dict[str, str] = {}  # key -> spelling first seen, for new records
-        self.new_sources: dict[str, Source | None] = {}
         self.source_ids: dict[str, int] = {}
         self.extra_references: set[str] = set()
         self._current_row = 0
@@ -783,7 +782,7 @@ class CaseImporter(Importer):
             case.normalise_partial_dates("started_on", "ended_on")
             self._stamp(case, creating=True)
             cases.append(case)
-        Case.objects.bulk_create(cases)
+        create_records(Case, cases)
         case_ids = [case.pk for case in cases]
         when = timezone.now()
         reason = f"import from {self.filename}"
@@ -837,7 +836,7 @@ class CaseImporter(Importer):
                 record = model(name=name, status=Status.DRAFT, version=1, **extra)
                 self._stamp(record, creating=True)
                 records.append(record)
-            model.objects.bulk_create(records)
+            create_records(model, records)
             with connection.cursor() as cursor:
                 copy_history(cursor, model, "id", [r.pk for r in records], self.user,
                              f"import from {self.filename}", timezone.now())
@@ -857,7 +856,7 @@ class CaseImporter(Importer):
             source = Source(url=url, status=Status.DRAFT, version=1)
             self._stamp(source, creating=True)
             sources.append(source)
-        Source.objects.bulk_create(sources)
+        create_records(Source, sources)
         with connection.cursor() as cursor:
             copy_history(cursor, Source, "id", [source.pk for source in sources], self.user,
                          f"import from {self.filename}", timezone.now())
@@ -904,6 +903,33 @@ def _qn(name: str) -> str:
     """Quote a table or column name. The raw SQL below interpolates only names taken from
     model metadata, quoted; every value is a query parameter (hence the noqa: S608)."""
     return connection.ops.quote_name(name)
+
+
+def create_records(model, records: list) -> None:
+    """bulk_create; on PostgreSQL, ids drawn from the table's sequence and one COPY.
+
+    Values are prepared exactly as Django prepares them for an insert (pre_save for
+    auto_now fields, get_db_prep_save), so the rows are those bulk_create would write.
+    """
+    if connection.vendor != "postgresql" or not records:
+        model.objects.bulk_create(records)
+        return
+    table = model._meta.db_table
+    fields = model._meta.concrete_fields
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [_qn(table), model._meta.pk.column, len(records)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        rows = []
+        for record, pk in zip(records, ids, strict=True):
+            record.pk = pk
+            rows.append([f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields])
+        insert_rows(cursor, table, [f.column for f in fields], rows)
+    for record in records:
+        record._state.adding = False
+        record._state.db = connection.alias
 
 
 def insert_rows(cursor, table: str, columns: list[str], rows: list) -> None:

@@ -83,7 +83,10 @@ def test_sources_match_by_url_or_are_created_as_drafts(coordinator, tmp_path):
         sources="https://example.org/known; https://example.org/new"))
     case = Case.objects.get()
     assert set(case.sources.all()) == {known, Source.objects.get(url="https://example.org/new")}
-    assert Source.objects.get(url="https://example.org/new").status == Status.DRAFT
+    new = Source.objects.get(url="https://example.org/new")
+    assert (new.status, new.version, new.created_by) == (Status.DRAFT, 1, coordinator)
+    assert new.history.get().history_change_reason == "import from cases.csv"
+    assert new.history.get().history_user == coordinator
 
 
 def test_a_name_shared_by_two_people_keeps_the_one_already_in_the_case(coordinator, tmp_path):
