@@ -27,7 +27,8 @@ demo: migrate
 ## make run: environment, database, demo data, and the app on http://127.0.0.1:8000
 run: demo
 	@echo "Casework: http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
-	$(DEV) DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Two-factor sign-in is off for this local demo (CASEWORK_2FA_REQUIRED=0); production requires it."
+	$(DEV) DEBUG=1 CASEWORK_2FA_REQUIRED=0 $(PY) manage.py runserver 127.0.0.1:8000
 
 ## make test: the whole suite on a throw-away PostgreSQL 15, then the SQLite smoke set
 test: venv

@@ -91,6 +91,13 @@ class ReviewableAdmin(SimpleHistoryAdmin):
     history_list_display = ["status", "version"]
     actions = ["submit_for_review_action", "verify_action", "publish_action"]
 
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history reads the model's manager; go through get_queryset instead so
+        # that a record this user may not see has no history page either.
+        if self.get_object(request, object_id) is None:
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
+
     def get_history_list_display(self, request):
         # The restore link only for those who may restore (the restore view checks too).
         if self.has_change_permission(request):
@@ -305,6 +312,10 @@ class InvolvementAdmin(SimpleHistoryAdmin):
     list_select_related = ["case", "person", "organisation"]
     search_fields = ["case__reference", "case__title", "person__name", "organisation__name"]
 
+    def get_queryset(self, request):
+        visible = Case.objects.visible_to(request.user).values("pk")
+        return super().get_queryset(request).filter(case__in=visible)
+
     # Edits go through the case form, which makes the editor the case's last editor
     # (the two-person rule depends on that).
     def has_add_permission(self, request):
@@ -337,6 +348,11 @@ class CaseAdmin(CaseExchangeAdmin, ReviewableAdmin):
         (_("Classification and sources"), {"fields": ["violations", "rights", "sources"]}),
         (_("Confidential"), {"fields": ["internal_notes"]}),
     ]
+
+    def get_queryset(self, request):
+        # The one gate for the changelist, search, change pages, history, autocomplete
+        # and admin exports: restricted cases stay with their author and verifiers.
+        return super().get_queryset(request).visible_to(request.user)
 
     @admin.display(description=_("started"), ordering="started_on")
     def started(self, case: Case) -> str:

@@ -577,6 +577,15 @@ class CaseQuerySet(ReviewableQuerySet):
         """Published and not restricted: what the public may see."""
         return self.filter(status=Status.PUBLISHED, restricted=False)
 
+    def visible_to(self, user):
+        """What a staff member may see in the admin, search, autocomplete, exports and
+        reports: restricted cases only for their author, verifiers and administrators."""
+        if user.is_superuser or user.has_perm("casework.verify_case") or user.has_perm(
+            "casework.delete_case"
+        ):
+            return self
+        return self.filter(Q(restricted=False) | Q(created_by=user.pk))
+
 
 class Case(PartialDateMixin, ReviewableModel):
     class Situation(models.TextChoices):

@@ -119,8 +119,9 @@ def reports_view(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("casework.view_reports"):
         raise PermissionDenied
     by = "month" if request.GET.get("by") == "month" else "year"
-    report_filter = CaseReportFilter(request.GET or None, queryset=Case.objects.all())
-    queryset = report_filter.qs if report_filter.is_bound else Case.objects.all()
+    visible = Case.objects.visible_to(request.user)  # restricted cases: author and verifiers
+    report_filter = CaseReportFilter(request.GET or None, queryset=visible)
+    queryset = report_filter.qs if report_filter.is_bound else visible
     if report_filter.is_bound and not report_filter.is_valid():
         queryset = Case.objects.none()
     download = request.GET.get("download", "")

@@ -1,0 +1,68 @@
+"""A restricted case is seen only by its author, verifiers and administrators: in lists,
+search, change pages, history, autocomplete, exports and reports."""
+
+import pytest
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def restricted(researcher):
+    return factories.make_case(researcher, title="Restricted witness case", restricted=True)
+
+
+def _sees(client, case) -> dict[str, bool]:
+    changelist = client.get("/admin/casework/case/", {"q": "witness"})
+    autocomplete = client.get("/admin/autocomplete/", {
+        "app_label": "casework", "model_name": "statement", "field_name": "cases",
+        "term": "witness"})
+    change = client.get(f"/admin/casework/case/{case.pk}/change/")
+    history = client.get(f"/admin/casework/case/{case.pk}/history/")
+    export = client.post("/admin/casework/case/", {
+        "action": "export_selected", "_selected_action": [case.pk]})
+    report = client.get("/admin/reports/", {"download": "cases"})
+    return {
+        "list": case.reference in changelist.text,
+        "autocomplete": case.reference in autocomplete.text,
+        "change": change.status_code == 200,
+        "history": history.status_code == 200,
+        "export": case.reference in export.getvalue().decode() if export.status_code == 200
+        and export.get("Content-Type", "").startswith("text/csv") else False,
+        "report": case.reference in (b"".join(report.streaming_content).decode()
+                                     if getattr(report, "streaming", False) else report.text),
+    }
+
+
+def test_author_sees_their_restricted_case(researcher_client, restricted):
+    seen = _sees(researcher_client, restricted)
+    assert seen["list"] and seen["autocomplete"] and seen["change"] and seen["history"]
+
+
+def test_other_researcher_sees_nothing_of_it(restricted):
+    other = factories.signed_in_client(factories.make_user("Researcher"))
+    seen = _sees(other, restricted)
+    assert not any(seen.values()), seen
+
+
+def test_coordinator_sees_nothing_of_it_not_even_in_exports_and_reports(
+        coordinator_client, restricted):
+    seen = _sees(coordinator_client, restricted)
+    assert not any(seen.values()), seen
+
+
+def test_verifier_and_administrator_see_it(verifier_client, administrator_client, restricted):
+    for client in (verifier_client, administrator_client):
+        seen = _sees(client, restricted)
+        assert seen["list"] and seen["change"] and seen["autocomplete"]
+
+
+def test_administrator_export_and_report_include_it(administrator_client, restricted):
+    seen = _sees(administrator_client, restricted)
+    assert seen["export"] and seen["report"]
+
+
+def test_restricted_case_is_never_public(restricted, researcher, verifier, visitor):
+    factories.publish(restricted, researcher, verifier)
+    assert visitor.get(f"/cases/{restricted.reference}/").status_code == 404
