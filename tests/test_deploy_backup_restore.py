@@ -11,7 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+# serialized_rollback: other transactional tests flush the database, roles included.
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
