@@ -338,8 +338,7 @@ def populate(n: int, batch_size: int = 20000, seed: int = 0, progress=None) -> d
                 table = model._meta.db_table
                 sql = f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 (our table names)
                 cursor.execute(sql, [table])
-            # Inside an outer transaction (tests) the deferred foreign-key checks of the
-            # inserted rows must run before PostgreSQL allows CREATE INDEX on the table.
+            # Inside an outer transaction (tests) deferred FK checks must run first.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for statement in create_indexes:
                 cursor.execute(statement)

@@ -70,7 +70,7 @@ def test_every_page_type_has_no_wcag_violations_and_works_without_js(demo_site, 
         context = browser.new_context(viewport=viewport, bypass_csp=True)
         page = context.new_page()
         requested = []
-        page.on("request", lambda request: requested.append(request.url))
+        page.on("request", lambda request, requested=requested: requested.append(request.url))
         failures = []
         for path in pages:
             page.goto(base + path)
