@@ -3,7 +3,6 @@ no code used twice."""
 
 import re
 
-
 import pytest
 from django.test import Client
 from django_otp.oath import totp
