@@ -11,16 +11,8 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = False
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: administrators read and filter; nobody edits or deletes."""
-
-    list_display = ["at", "action", "actor_username", "object_type", "object_label", "ip_address"]
-    list_filter = ["action", "object_type", ("at", admin.DateFieldListFilter)]
-    search_fields = ["actor_username", "object_label", "object_id", "ip_address"]
-    list_select_related = False
-    date_hierarchy = "at"
-    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+class ReadOnlyAdminMixin:
+    """An admin that lists and shows records but never adds, changes or deletes them."""
 
     def has_add_permission(self, request):
         return False
@@ -30,3 +22,15 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: administrators read and filter; nobody edits or deletes."""
+
+    list_display = ["at", "action", "actor_username", "object_type", "object_label", "ip_address"]
+    list_filter = ["action", "object_type", ("at", admin.DateFieldListFilter)]
+    search_fields = ["actor_username", "object_label", "object_id", "ip_address"]
+    list_select_related = False
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]

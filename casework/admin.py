@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin import ReadOnlyAdminMixin
 from casework.models import (
     TRANSITIONS,
     Case,
@@ -304,7 +305,7 @@ class InvolvementInline(admin.TabularInline):
 
 
 @admin.register(Involvement)
-class InvolvementAdmin(SimpleHistoryAdmin):
+class InvolvementAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Involvements are edited inline on their case; this list finds them across cases."""
 
     list_display = ["case", "role", "person", "organisation"]
@@ -316,16 +317,8 @@ class InvolvementAdmin(SimpleHistoryAdmin):
         visible = Case.objects.visible_to(request.user).values("pk")
         return super().get_queryset(request).filter(case__in=visible)
 
-    # Edits go through the case form, which makes the editor the case's last editor
-    # (the two-person rule depends on that).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    # Read-only: edits go through the case form, which makes the editor the case's last
+    # editor (the two-person rule depends on that).
 
 
 @admin.register(Case)
