@@ -30,7 +30,7 @@ run: demo
 	@echo "Two-factor sign-in is off for this local demo (CASEWORK_2FA_REQUIRED=0); production requires it."
 	$(DEV) DEBUG=1 CASEWORK_2FA_REQUIRED=0 $(PY) manage.py runserver 127.0.0.1:8000
 
-## make test: the whole suite on a throw-away PostgreSQL 15, then the SQLite smoke set
+## make test: lint, pip-audit/bandit, the SQLite smoke set, then every test on a throw-away PostgreSQL 15
 test: venv
 	bin/test
 
