@@ -99,6 +99,12 @@ class ReviewableAdmin(SimpleHistoryAdmin):
             raise Http404
         return super().history_view(request, object_id, extra_context)
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # The same for the page of one historical version.
+        if self.get_object(request, object_id) is None:
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def get_history_list_display(self, request):
         # The restore link only for those who may restore (the restore view checks too).
         if self.has_change_permission(request):

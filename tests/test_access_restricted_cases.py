@@ -20,6 +20,8 @@ def _sees(client, case) -> dict[str, bool]:
         "term": "witness"})
     change = client.get(f"/admin/casework/case/{case.pk}/change/")
     history = client.get(f"/admin/casework/case/{case.pk}/history/")
+    version = client.get(
+        f"/admin/casework/case/{case.pk}/history/{case.history.first().history_id}/")
     export = client.post("/admin/casework/case/", {
         "action": "export_selected", "_selected_action": [case.pk]})
     report = client.get("/admin/reports/", {"download": "cases"})
@@ -28,6 +30,7 @@ def _sees(client, case) -> dict[str, bool]:
         "autocomplete": case.reference in autocomplete.text,
         "change": change.status_code == 200,
         "history": history.status_code == 200,
+        "version": version.status_code == 200 or case.title in version.text,
         "export": case.reference in export.getvalue().decode() if export.status_code == 200
         and export.get("Content-Type", "").startswith("text/csv") else False,
         "report": case.reference in (b"".join(report.streaming_content).decode()
@@ -38,6 +41,7 @@ def _sees(client, case) -> dict[str, bool]:
 def test_author_sees_their_restricted_case(researcher_client, restricted):
     seen = _sees(researcher_client, restricted)
     assert seen["list"] and seen["autocomplete"] and seen["change"] and seen["history"]
+    assert seen["version"]
 
 
 def test_other_researcher_sees_nothing_of_it(restricted):
