@@ -381,31 +381,22 @@ class Importer:
             ):
                 self.source_ids[url] = pk
 
+    _PEOPLE_HINT = "; give one of them a distinguishing name or alias, or leave the name out"
+
     def _person(self, name: str, column: str, errs: _RowErrors, position: int,
                 preferred: dict[str, Party] | None = None) -> Party | None:
-        key = normalise_name(name)
-        if not key:
-            return None
-        if preferred and key in preferred:
-            return preferred[key]
-        if len(name) > 300:
-            errs.add(column, f"name #{position} is longer than 300 characters")
-            return None
-        found = self.people.find(key)
-        if len(found) == 1:
-            return ("person", next(iter(found)))
-        if len(found) > 1:
-            errs.add(column, f"name #{position} in this cell matches {len(found)} people "
-                             f"(ids {', '.join(map(str, sorted(found)))}); give one of them a "
-                             "distinguishing name or alias, or leave the name out")
-            return None
-        self.new_names.setdefault(("person", key), name.strip())
-        return ("new_person", key)
+        return self._party_for(name, column, errs, position, preferred, ("person",))
 
     def _organisation(self, name: str, column: str, errs: _RowErrors, position: int,
                       preferred: dict[str, Party] | None = None,
                       people_too: bool = False) -> Party | None:
         """Organisations first; with people_too, then people; else a new organisation."""
+        kinds = ("organisation", "person") if people_too else ("organisation",)
+        return self._party_for(name, column, errs, position, preferred, kinds)
+
+    def _party_for(self, name: str, column: str, errs: _RowErrors, position: int,
+                   preferred: dict[str, Party] | None, kinds: tuple[str, ...]) -> Party | None:
+        """Match a name against each kind in turn; no match makes a new one of the first."""
         key = normalise_name(name)
         if not key:
             return None
@@ -414,24 +405,19 @@ class Importer:
         if len(name) > 300:
             errs.add(column, f"name #{position} is longer than 300 characters")
             return None
-        found = self.organisations.find(key)
-        if len(found) == 1:
-            return ("organisation", next(iter(found)))
-        if len(found) > 1:
-            errs.add(column, f"name #{position} in this cell matches {len(found)} organisations "
-                             f"(ids {', '.join(map(str, sorted(found)))})")
-            return None
-        if people_too:
-            found = self.people.find(key)
+        for kind in kinds:
+            index, noun = ((self.people, "people") if kind == "person"
+                           else (self.organisations, "organisations"))
+            found = index.find(key)
             if len(found) == 1:
-                return ("person", next(iter(found)))
+                return (kind, next(iter(found)))
             if len(found) > 1:
-                errs.add(column, f"name #{position} in this cell matches {len(found)} people "
-                                 f"(ids {', '.join(map(str, sorted(found)))}); give one of them "
-                                 "a distinguishing name or alias, or leave the name out")
+                hint = self._PEOPLE_HINT if kind == "person" else ""
+                errs.add(column, f"name #{position} in this cell matches {len(found)} {noun} "
+                                 f"(ids {', '.join(map(str, sorted(found)))}){hint}")
                 return None
-        self.new_names.setdefault(("organisation", key), name.strip())
-        return ("new_organisation", key)
+        self.new_names.setdefault((kinds[0], key), name.strip())
+        return (f"new_{kinds[0]}", key)
 
     # -- writing helpers -------------------------------------------------------------
 
