@@ -20,6 +20,7 @@ import random
 from collections.abc import Iterator
 
 from django_countries import countries
+from psycopg.types.json import Jsonb
 
 from casework.dates import Precision, iso_partial_date
 
@@ -209,7 +210,7 @@ def _copy(connection, model, fields: list[str], rows) -> None:
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
             for row in rows:
-                copy.write_row(row)
+                copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
 
 
 def _insert(connection, model, fields: list[str], rows: list[tuple]) -> None:
@@ -228,12 +229,25 @@ def _next_id(model) -> int:
 
 
 def _search_indexes():
-    """The index statements of migration 0003 (dropped while loading, rebuilt after)."""
-    migration = importlib.import_module("casework.migrations.0003_search")
-    create = [s.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ")
-              for s in migration.POSTGRES_UP if "CREATE INDEX" in s]
-    drop = [s for s in migration.POSTGRES_DOWN if "DROP INDEX" in s]
+    """The search and facet index statements of migrations 0003 and 0004 (dropped while
+    loading, rebuilt after)."""
+    create, drop = [], []
+    for name in ("0003_search", "0004_facet_keys"):
+        migration = importlib.import_module(f"casework.migrations.{name}")
+        create += [s.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ")
+                   for s in migration.POSTGRES_UP if "CREATE INDEX" in s]
+        drop += [s for s in migration.POSTGRES_DOWN if "DROP INDEX" in s]
     return create, drop
+
+
+def _facet_keys(data: dict) -> dict[str, int]:
+    """What casework.search.case_facet_keys gives for these (all published) records."""
+    keys = [f"country:{data['country']}", f"status:{data['situation']}",
+            *(f"right:{slug}" for slug in data["rights"]),
+            *(f"violation:{slug}" for slug in data["violations"]),
+            *(f"role:{defender_type}" for _n, _o, (defender_type, _occupation)
+              in data["defenders"] + data["lawyers"])]
+    return {key: 1 for key in sorted(keys)}
 
 
 def populate(n: int, batch_size: int = 20000, seed: int = 0, progress=None) -> dict[str, int]:
@@ -283,7 +297,8 @@ def populate(n: int, batch_size: int = 20000, seed: int = 0, progress=None) -> d
                      "internal_notes"]
     case_fields = ["id", *reviewable, "reference", "title", "summary", "internal_notes",
                    "country", "location", "started_on", "started_on_precision", "ended_on",
-                   "ended_on_precision", "situation", "restricted", "search_document"]
+                   "ended_on_precision", "situation", "restricted", "search_document",
+                   "facet_keys"]
     involvement_fields = ["case_id", "person_id", "organisation_id", "role", "description",
                           "started_on_precision", "ended_on_precision"]
     next_case, next_person = _next_id(Case), _next_id(Person)
@@ -317,7 +332,8 @@ def populate(n: int, batch_size: int = 20000, seed: int = 0, progress=None) -> d
             cases.append((case_id, *reviewable.values(), data["reference"], data["title"],
                            data["summary"], "", data["country"], data["location"],
                            data["started_on"], data["started_on_precision"], data["ended_on"],
-                           data["ended_on_precision"], data["situation"], False, document))
+                           data["ended_on_precision"], data["situation"], False, document,
+                          _facet_keys(data)))
             violations += [(case_id, violation_ids[v]) for v in data["violations"]]
             rights += [(case_id, right_ids[r]) for r in data["rights"]]
         with transaction.atomic():

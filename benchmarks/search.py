@@ -92,8 +92,8 @@ def main() -> None:
             client.get("/cases/", params)
             timings.append((time.perf_counter() - started) * 1000)
         text = response.content.decode()
-        found = re.search(r'class="results-count">\s*(\d+)', text)
-        results = f"{int(found.group(1)):,}" if found else "?"
+        found = re.search(r'class="results-count">\s*([^<]*?) cases?\b', text)
+        results = found.group(1) if found else "?"
         note = " (close matches)" if "showing close matches" in text else ""
         p50 = statistics.median(timings)
         p95 = statistics.quantiles(timings, n=20, method="inclusive")[-1]

@@ -10,17 +10,14 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Count, F, Q
+from django.db import connection
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from casework import public, search
 from casework.dates import Precision, parse_partial_date, period_end
-from casework.models import Case, Involvement, Person, Right, Status, ViolationType
-
-# Roles whose defender type the `role` filter looks at: the defenders themselves and
-# their lawyers (who are often targeted for defending them).
-DEFENDER_ROLES = (Involvement.Role.TARGETED, Involvement.Role.LAWYER)
+from casework.models import Case, Person, Right, ViolationType
 
 SORTS = {
     "relevance": _("Relevance"),
@@ -75,24 +72,24 @@ def _choices_of(model):
 
 class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", max_length=200, label=_("Search"))
+    # The facet filters all look up Case.facet_keys (see casework.search.case_facet_keys).
     country = django_filters.MultipleChoiceFilter(
-        choices=countries, label=_("Country"), distinct=False)
+        choices=countries, label=_("Country"), method="filter_facet")
     right = django_filters.MultipleChoiceFilter(
-        field_name="rights__slug", choices=lambda: _choices_of(Right), label=_("Right"),
-        method="filter_right")
+        choices=lambda: _choices_of(Right), label=_("Right"), method="filter_facet")
     violation = django_filters.MultipleChoiceFilter(
-        field_name="violations__slug", choices=lambda: _choices_of(ViolationType),
-        label=_("Violation"), method="filter_violation")
+        choices=lambda: _choices_of(ViolationType), label=_("Violation"),
+        method="filter_facet")
     role = django_filters.MultipleChoiceFilter(
         choices=[c for c in Person.DefenderType.choices if c[0]], label=_("Defender"),
-        method="filter_role")
+        method="filter_facet")
     status = django_filters.ChoiceFilter(
-        field_name="situation", choices=Case.Situation.choices, label=_("Situation"),
-        empty_label=_("Any"))
+        choices=Case.Situation.choices, label=_("Situation"), empty_label=_("Any"),
+        method="filter_facet")
     sort = django_filters.ChoiceFilter(
         choices=list(SORTS.items()), method="filter_sort", label=_("Sort"), empty_label=None)
 
-    # Facets: filter name -> the case attribute they group on.
+    # The filters whose options show counts (their values are keys of Case.facet_keys).
     FACETS = ("country", "right", "violation", "role", "status")
 
     def __init__(self, *args, **kwargs):
@@ -105,24 +102,12 @@ class CaseFilter(django_filters.FilterSet):
     def filter_q(self, queryset, name, value):
         return search.search_cases(queryset, value, close=self.close_matches)
 
-    def filter_right(self, queryset, name, value):
+    def filter_facet(self, queryset, name, value):
+        """Cases having any of the chosen values: one indexed lookup on facet_keys."""
         if not value:
             return queryset
-        return queryset.filter(pk__in=Case.rights.through.objects.filter(
-            right__slug__in=value).values("case_id"))
-
-    def filter_violation(self, queryset, name, value):
-        if not value:
-            return queryset
-        return queryset.filter(pk__in=Case.violations.through.objects.filter(
-            violationtype__slug__in=value).values("case_id"))
-
-    def filter_role(self, queryset, name, value):
-        if not value:
-            return queryset
-        return queryset.filter(pk__in=Involvement.objects.filter(
-            role__in=DEFENDER_ROLES, person__defender_type__in=value,
-            person__status=Status.PUBLISHED).values("case_id"))
+        values = [value] if isinstance(value, str) else value
+        return queryset.filter(facet_keys__has_any_keys=[f"{name}:{v}" for v in values])
 
     def filter_from(self, queryset, name, value):
         """Cases whose period (start to end, or the start's own period) reaches `from`."""
@@ -173,43 +158,35 @@ class CaseFilter(django_filters.FilterSet):
         """For every filter option: how many results choosing it would give.
 
         Each facet counts over the results of all the *other* filters, so options of
-        one parameter (which combine with OR) show what adding them would give.
-        One query per facet, whatever the number of results.
+        one parameter (which combine with OR) show what adding them would give. The
+        facets whose filter is not in use share one pass over the results; each facet in
+        use needs one more. A pass groups the results' facet keys, with no joins.
         """
-        counts: dict[str, dict[str, int]] = {}
-        active = {name for name, value in self.form.cleaned_data.items() if value}
-        if not active & {"country", "status"}:
-            # Neither filter is set: both facets count the same cases, in one query.
-            counts["country"], counts["status"] = {}, {}
-            for country, situation, n in (self.filtered().order_by()
-                                          .values_list("country", "situation")
-                                          .annotate(n=Count("pk"))):
-                counts["country"][country] = counts["country"].get(country, 0) + n
-                counts["status"][situation] = counts["status"].get(situation, 0) + n
-        for facet in self.FACETS:
-            if facet in counts:
+        active = [name for name in self.FACETS if self.form.cleaned_data.get(name)]
+        counts: dict[str, dict[str, int]] = {name: {} for name in self.FACETS}
+        passes = [(None, set(self.FACETS) - set(active))] + [(name, {name}) for name in active]
+        for without, facets in passes:
+            if not facets:
                 continue
-            ids = self.filtered(without=facet).order_by().values("pk")
-            if facet == "country":
-                rows = self.filtered(without=facet).order_by().values_list("country").annotate(
-                    n=Count("pk"))
-            elif facet == "status":
-                rows = self.filtered(without=facet).order_by().values_list(
-                    "situation").annotate(n=Count("pk"))
-            elif facet == "right":
-                rows = (Case.rights.through.objects.filter(case_id__in=ids).order_by()
-                        .values_list("right__slug").annotate(n=Count("case_id")))
-            elif facet == "violation":
-                rows = (Case.violations.through.objects.filter(case_id__in=ids).order_by()
-                        .values_list("violationtype__slug").annotate(n=Count("case_id")))
-            else:
-                rows = (Involvement.objects.filter(
-                    case_id__in=ids, role__in=DEFENDER_ROLES,
-                    person__status=Status.PUBLISHED).exclude(person__defender_type="")
-                    .order_by().values_list("person__defender_type")
-                    .annotate(n=Count("case_id", distinct=True)))
-            counts[facet] = {key: n for key, n in rows}
+            for key, n in count_facet_keys(self.filtered(without=without)):
+                facet, _sep, value = key.partition(":")
+                if facet in facets:
+                    counts[facet][value] = n
         return counts
+
+
+def count_facet_keys(queryset) -> list[tuple[str, int]]:
+    """(facet key, number of cases) over the cases of `queryset`, in one query."""
+    sql, params = queryset.order_by().values("facet_keys").query.sql_with_params()
+    if connection.vendor == "postgresql":
+        grouped = ("SELECT key, count(*) FROM ({}) AS matches, "  # noqa: S608 (Django's SQL)
+                   "jsonb_object_keys(matches.facet_keys) AS key GROUP BY key")
+    else:
+        grouped = ("SELECT keys.key, count(*) FROM ({}) AS matches, "  # noqa: S608
+                   "json_each(matches.facet_keys) AS keys GROUP BY keys.key")
+    with connection.cursor() as cursor:
+        cursor.execute(grouped.format(sql), params)
+        return cursor.fetchall()
 
 
 # `from` is a Python keyword, so the date filters are added by name.

@@ -619,9 +619,14 @@ class Case(PartialDateMixin, ReviewableModel):
     # only (casework.search); the PostgreSQL trigger of 0003_search derives search_vector.
     search_document = models.TextField(blank=True, default="", editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
+    # The values the public filters and facet counts group on, as a set of
+    # "filter:value" keys ({"country:AZ": 1, "right:expression": 1, "role:journalist": 1},
+    # from published records only), kept with search_document by casework.search: one
+    # indexed lookup per filter and one pass per facet count, with no joins.
+    facet_keys = models.JSONField(default=dict, blank=True, editable=False)
 
     history = record_history(m2m_fields=[violations, rights, sources],
-                             excluded_fields=["search_document", "search_vector"])
+                             excluded_fields=["search_document", "search_vector", "facet_keys"])
 
     objects = CaseQuerySet.as_manager()
 
@@ -707,6 +712,9 @@ class Involvement(PartialDateMixin, models.Model):
 
     PUBLIC_FIELDS = ("role", "description", "started_on", "started_on_precision",
                      "ended_on", "ended_on_precision")
+    # Roles whose defender type the public `role` filter looks at: the defenders themselves
+    # and their lawyers (who are often targeted for defending them).
+    DEFENDER_ROLES = (Role.TARGETED, Role.LAWYER)
 
     class Meta:
         ordering = ["case", "role", "id"]

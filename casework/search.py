@@ -99,8 +99,10 @@ def build_document(*, title: str, names: Iterable[str], other: Iterable[str]) ->
 
 
 def _published_involvements():
+    # person__status is Person.objects.published() as a join: on large tables the planner
+    # handles it far better than IN (every published person).
     return Involvement.objects.filter(
-        Q(person__in=Person.objects.published()) | Q(organisation__in=Organisation.objects.published())
+        Q(person__status=Status.PUBLISHED) | Q(organisation__status=Status.PUBLISHED)
     ).select_related("person", "organisation")
 
 
@@ -128,20 +130,44 @@ def case_document(case: Case) -> str:
     return build_document(title=case.title, names=names, other=other)
 
 
-def refresh_search_documents(case_ids: Iterable[int]) -> None:
-    """Rebuild the documents of these cases from their published relations."""
-    case_ids = {pk for pk in case_ids if pk}
-    if not case_ids:
-        return
-    cases = Case.objects.filter(pk__in=case_ids).prefetch_related(
-        "violations", "rights",
-        Prefetch("involvements", queryset=_published_involvements(), to_attr="public_involvements"),
-        Prefetch("statements", queryset=_published_statements(), to_attr="public_statements"),
-    ).only("id", "title", "summary", "location", "country", "search_document")
-    for case in cases:
-        document = case_document(case)
-        if document != case.search_document:
-            Case.objects.filter(pk=case.pk).update(search_document=document)
+def case_facet_keys(case: Case) -> dict[str, int]:
+    """The "filter:value" keys of a case for the public filters and facet counts (a JSON
+    object used as a set); expects the prefetches of `refresh_search_documents`.
+
+    Defender types come from published people only, as everything public does.
+    """
+    keys = [f"country:{case.country.code}" if case.country else "", f"status:{case.situation}"]
+    keys += [f"right:{right.slug}" for right in case.rights.all()]
+    keys += [f"violation:{violation.slug}" for violation in case.violations.all()]
+    keys += [f"role:{involvement.person.defender_type}" for involvement in case.public_involvements
+             if involvement.person_id and involvement.role in Involvement.DEFENDER_ROLES
+             and involvement.person.defender_type]
+    return {key: 1 for key in sorted(keys) if key}
+
+
+def refresh_search_documents(case_ids: Iterable[int], batch_size: int = 1000) -> None:
+    """Rebuild the documents and facet keys of these cases from their published relations."""
+    case_ids = sorted({pk for pk in case_ids if pk})
+    for start in range(0, len(case_ids), batch_size):
+        cases = Case.objects.filter(pk__in=case_ids[start:start + batch_size]).prefetch_related(
+            "violations", "rights",
+            Prefetch("involvements", queryset=_published_involvements(),
+                     to_attr="public_involvements"),
+            Prefetch("statements", queryset=_published_statements(), to_attr="public_statements"),
+        ).only("id", "title", "summary", "location", "country", "situation", "search_document",
+               "facet_keys")
+        documents, keys = [], []
+        for case in cases:
+            document, facet_keys = case_document(case), case_facet_keys(case)
+            if document != case.search_document:
+                documents.append(case)
+            elif facet_keys != case.facet_keys:
+                keys.append(case)  # (setting search_document re-runs the vector's trigger)
+            case.search_document, case.facet_keys = document, facet_keys
+        if documents:
+            Case.objects.bulk_update(documents, ["search_document", "facet_keys"])
+        if keys:
+            Case.objects.bulk_update(keys, ["facet_keys"])
 
 
 # ---------------------------------------------------------------------------
@@ -260,8 +286,9 @@ def _cases_of_statement(statement_id: int) -> set[int]:
                .values_list("case_id", flat=True))
 
 
-# A case's own status does not change its document (search reads published() anyway).
-_CASE_DOCUMENT_FIELDS = {"title", "summary", "location", "country", "search_document"}
+# A case's own status does not change its document or keys (search reads published() anyway).
+_CASE_DOCUMENT_FIELDS = {"title", "summary", "location", "country", "situation",
+                         "search_document", "facet_keys"}
 
 
 @receiver(post_save, sender=Case)

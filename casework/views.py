@@ -23,15 +23,21 @@ PER_PAGE = 20
 STATEMENTS_PER_PAGE = 20
 
 
+# Like a search engine (and Elasticsearch's default), the results count is exact up to
+# 10,000 and "more than 10,000" beyond, and the list pages through the first 10,000: a
+# broad search over a million cases then costs what a search of 10,000 does. Facet
+# counts stay exact, and the CSV and JSON downloads have no ceiling.
+RESULTS_LIMIT = 10_000
+
+
 def _search(case_filter: CaseFilter, count: bool = False):
     """The matching cases, whether they are close matches rather than exact ones, and
-    (count=True) how many there are."""
+    (count=True) how many there are, up to RESULTS_LIMIT + 1."""
     results = case_filter.filtered()
-    total = results.count() if count or case_filter.query else None
-    if case_filter.query and search.is_postgres() and not total:
+    if case_filter.query and search.is_postgres() and not results.exists():
         case_filter.close_matches = True
         results = case_filter.filtered()
-        total = results.count() if count else None
+    total = results.order_by()[:RESULTS_LIMIT + 1].count() if count else None
     return results, case_filter.close_matches, total
 
 
@@ -112,11 +118,12 @@ def case_list(request: HttpRequest) -> HttpResponse:
     results, close, total = _search(case_filter, count=True)
     ordered = case_filter.ordered(results).prefetch_related(*public.case_list_prefetches())
     paginator = Paginator(ordered, PER_PAGE)
-    paginator.count = total  # counted once above (cached_property)
+    paginator.count = min(total, RESULTS_LIMIT)  # counted once above (cached_property)
     page = paginator.get_page(request.GET.get("page"))
     context.update({
         "page": page,
-        "total": page.paginator.count,
+        "total": total,
+        "more_than": RESULTS_LIMIT if total > RESULTS_LIMIT else None,
         "close_matches": close,
         "query": case_filter.query,
         "sort": case_filter.form.cleaned_data.get("sort")

@@ -140,6 +140,29 @@ def test_sorting_and_pagination(client, researcher, verifier):
                                                                      "Case of 2023"]
 
 
+def test_counts_beyond_the_results_limit_are_shown_as_more_than(
+        client, researcher, verifier, monkeypatch):
+    """Exact up to the limit (10,000 in production); the list pages through that many, the
+    facet counts and the downloads stay exact."""
+    monkeypatch.setattr("casework.views.RESULTS_LIMIT", 3)
+    monkeypatch.setattr("casework.views.PER_PAGE", 2)
+    for year in range(2001, 2006):
+        factories.publish(factories.make_case(researcher, started_on=datetime.date(year, 1, 1),
+                                              title=f"Case of {year}"), researcher, verifier)
+    response = client.get("/cases/")
+    assert "More than 3 cases" in response.text
+    assert "The list shows the first 3 cases." in response.text
+    assert response.context["page"].paginator.num_pages == 2
+    assert sum(facet(response, "status").values()) == 5
+    download = b"".join(client.get("/cases.csv").streaming_content).decode()
+    assert len(download.strip().splitlines()) == 1 + 5
+
+    monkeypatch.setattr("casework.views.RESULTS_LIMIT", 5)
+    response = client.get("/cases/")
+    assert response.context["total"] == 5
+    assert "5 cases" in response.text and "More than" not in response.text
+
+
 def test_empty_state_suggests_what_to_loosen(client, demo):
     response = client.get("/cases/", {"q": "graffiti", "right": "association"})
     assert response.context["total"] == 0

@@ -57,11 +57,8 @@ def postgres_down(apps, schema_editor):
 
 
 def build_documents(apps, schema_editor):
-    # Uses the live code: the document's rules live in one place, casework.search.
-    from casework.search import refresh_search_documents
-
-    Case = apps.get_model("casework", "Case")
-    refresh_search_documents(Case.objects.values_list("pk", flat=True).iterator())
+    """Nothing: 0004_facet_keys builds the documents of existing cases with the live code,
+    which needs the columns added there too."""
 
 
 class Migration(migrations.Migration):
