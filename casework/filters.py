@@ -144,8 +144,18 @@ class CaseFilter(django_filters.FilterSet):
             queryset = self.filters[name].filter(queryset, value)
         return queryset
 
+    def among_first(self, queryset, limit: int):
+        """The results, cut to `limit` cases in the page's order where an index gives it
+        (dates), or else the first `limit` found: relevance is then ranked among those."""
+        first = self.ordered(queryset) if self._sort != "relevance" else queryset.order_by()
+        return queryset.filter(pk__in=first.values("pk")[:limit])
+
+    @property
+    def _sort(self) -> str:
+        return self.form.cleaned_data.get("sort") or ("relevance" if self.query else "newest")
+
     def ordered(self, queryset):
-        sort = self.form.cleaned_data.get("sort") or ("relevance" if self.query else "newest")
+        sort = self._sort
         if sort == "relevance" and "rank" in queryset.query.annotations:
             return queryset.order_by("-rank", F("started_on").desc(nulls_last=True), "-id")
         if sort == "oldest":

@@ -24,9 +24,10 @@ STATEMENTS_PER_PAGE = 20
 
 
 # Like a search engine (and Elasticsearch's default), the results count is exact up to
-# 10,000 and "more than 10,000" beyond, and the list pages through the first 10,000: a
-# broad search over a million cases then costs what a search of 10,000 does. Facet
-# counts stay exact, and the CSV and JSON downloads have no ceiling.
+# 10,000 and "more than 10,000" beyond, and the list pages through the first 10,000
+# (ranked by relevance among the first 10,000 found): the list of a broad search over a
+# million cases then costs what a search of 10,000 does. Facet counts stay exact, and
+# the CSV and JSON downloads have no ceiling.
 RESULTS_LIMIT = 10_000
 
 
@@ -116,6 +117,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         context["errors"] = case_filter.form.errors
         return render(request, "casework/case_list.html", context, status=400)
     results, close, total = _search(case_filter, count=True)
+    if total > RESULTS_LIMIT:
+        results = case_filter.among_first(results, RESULTS_LIMIT)
     ordered = case_filter.ordered(results).prefetch_related(*public.case_list_prefetches())
     paginator = Paginator(ordered, PER_PAGE)
     paginator.count = min(total, RESULTS_LIMIT)  # counted once above (cached_property)

@@ -153,6 +153,11 @@ def test_counts_beyond_the_results_limit_are_shown_as_more_than(
     assert "More than 3 cases" in response.text
     assert "The list shows the first 3 cases." in response.text
     assert response.context["page"].paginator.num_pages == 2
+    # The list pages through the newest 3; ranked by relevance among the first 3 found.
+    assert [c.title for c in client.get("/cases/", {"page": 2}).context["page"].object_list] == [
+        "Case of 2003"]
+    ranked = client.get("/cases/", {"q": "case", "page": 2})
+    assert "More than 3 cases" in ranked.text and len(ranked.context["page"].object_list) == 1
     assert sum(facet(response, "status").values()) == 5
     download = b"".join(client.get("/cases.csv").streaming_content).decode()
     assert len(download.strip().splitlines()) == 1 + 5
