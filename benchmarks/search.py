@@ -19,7 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, this directory comes first on sys.path, and import_export.py next to
+# this file would shadow the django-import-export package: put the project root there.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+else:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casework.settings")
 os.environ.setdefault("CASEWORK_DEVELOPMENT", "1")
 
