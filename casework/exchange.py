@@ -169,9 +169,12 @@ def statement_row(statement: Statement) -> dict[str, str]:
     }
 
 
-def statement_rows(queryset, chunk_size: int = 2000) -> Iterator[dict[str, str]]:
+def statement_rows(queryset, chunk_size: int = 2000, cases=None) -> Iterator[dict[str, str]]:
+    """Statements as rows. `cases`: the cases the `cases` column may name (what the
+    exporting user may see, Case.objects.visible_to(user)); every case when None."""
+    cases = Case.objects.all() if cases is None else cases
     queryset = queryset.select_related("speaker", "organisation", "source").prefetch_related(
-        Prefetch("cases", queryset=Case.objects.only("id", "reference").order_by("reference"))
+        Prefetch("cases", queryset=cases.only("id", "reference").order_by("reference"))
     ).order_by("reference")
     for statement in queryset.iterator(chunk_size=chunk_size):
         yield statement_row(statement)

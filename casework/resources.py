@@ -44,6 +44,7 @@ from casework.importing import (
     max_bytes,
     read_csv,
 )
+from casework.models import Case
 
 PREVIEW_ROWS = 1000  # rows listed in the admin preview; the counts cover the whole file
 
@@ -174,7 +175,7 @@ class CaseResource(ExchangeResource):
 
     display_name = "Cases (CSV exchange format)"
 
-    def rows(self, queryset):
+    def rows(self, queryset, user=None):
         return case_rows(queryset, public=False)
 
 
@@ -184,8 +185,10 @@ class StatementResource(ExchangeResource):
 
     display_name = "Statements (CSV exchange format)"
 
-    def rows(self, queryset):
-        return statement_rows(queryset)
+    def rows(self, queryset, user=None):
+        """`user`: name only the cases they may see (restricted ones are not for all)."""
+        return statement_rows(
+            queryset, cases=Case.objects.visible_to(user) if user is not None else None)
 
 
 def audit_filters(params) -> dict[str, list[str]]:
@@ -255,7 +258,7 @@ class ExchangeAdminMixin(ImportExportMixin):
             rows=rows,
         )
         response = StreamingHttpResponse(
-            csv_lines(resource.rows(queryset), resource.columns),
+            csv_lines(resource.rows(queryset, user=request.user), resource.columns),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = (

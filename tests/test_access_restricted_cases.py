@@ -70,3 +70,45 @@ def test_administrator_export_and_report_include_it(administrator_client, restri
 def test_restricted_case_is_never_public(restricted, researcher, verifier, visitor):
     factories.publish(restricted, researcher, verifier)
     assert visitor.get(f"/cases/{restricted.reference}/").status_code == 404
+
+
+def test_statement_exports_name_a_restricted_case_only_to_those_who_see_it(
+        restricted, researcher, coordinator, administrator, coordinator_client,
+        administrator_client, tmp_path):
+    from django.core.management import call_command
+
+    statement = factories.make_statement(researcher, reference="ST-2016-009")
+    statement.cases.set([restricted])
+
+    def admin_export(client) -> str:
+        response = client.post("/admin/casework/statement/", {
+            "action": "export_selected", "_selected_action": [statement.pk]})
+        assert response.status_code == 200
+        return b"".join(response.streaming_content).decode()
+
+    def command_export(user) -> str:
+        output = tmp_path / f"{user.username}.csv"
+        call_command("export_statements", output=str(output), user=user.username,
+                     stderr=open("/dev/null", "w"))
+        return output.read_text()
+
+    assert "ST-2016-009" in admin_export(coordinator_client)
+    assert restricted.reference not in admin_export(coordinator_client)
+    assert restricted.reference not in command_export(coordinator)
+    assert restricted.reference in admin_export(administrator_client)
+    assert restricted.reference in command_export(administrator)
+
+
+def test_export_cases_under_a_user_exports_what_they_may_see(
+        restricted, coordinator, administrator, tmp_path):
+    from django.core.management import call_command
+
+    def command_export(**options) -> str:
+        output = tmp_path / "cases.csv"
+        call_command("export_cases", output=str(output), stderr=open("/dev/null", "w"),
+                     **options)
+        return output.read_text()
+
+    assert restricted.reference not in command_export(user=coordinator.username)
+    assert restricted.reference in command_export(user=administrator.username)
+    assert restricted.reference in command_export()  # server access: everything

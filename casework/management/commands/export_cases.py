@@ -26,10 +26,12 @@ class ExportCommand(BaseCommand):
         parser.add_argument("--output", metavar="FILE", help="Write here instead of stdout.")
         parser.add_argument("--user", help="Username the export is recorded under.")
 
-    def queryset(self):
-        return Case.objects.all()
+    def queryset(self, user):
+        """Every case; under --user, the cases that user may see (restricted ones only
+        for their author, verifiers and administrators)."""
+        return Case.objects.all() if user is None else Case.objects.visible_to(user)
 
-    def rows(self, queryset):
+    def rows(self, queryset, user):
         return case_rows(queryset, public=False)
 
     def handle(self, *args, **options):
@@ -41,7 +43,7 @@ class ExportCommand(BaseCommand):
                 raise CommandError(f'No active user "{options["user"]}".')
             if not user.has_perm(self.permission):
                 raise CommandError(f'"{user.username}" may not export {self.kind}.')
-        queryset = self.queryset()
+        queryset = self.queryset(user)
         if options["status"]:
             queryset = queryset.filter(status=options["status"])
         output = options["output"]
@@ -50,7 +52,7 @@ class ExportCommand(BaseCommand):
         stream = open(output, "w", encoding="utf-8", newline="") if output else None  # noqa: SIM115
         write = stream.write if stream else lambda line: self.stdout.write(line, ending="")
         try:
-            for number, line in enumerate(csv_lines(self.rows(queryset), self.columns)):
+            for number, line in enumerate(csv_lines(self.rows(queryset, user), self.columns)):
                 write(line)
                 count = number
         finally:

@@ -5,7 +5,7 @@ Writes statements in the CSV exchange format, the format import_statements reads
 
 from casework.exchange import STATEMENT_COLUMNS, statement_rows
 from casework.management.commands.export_cases import ExportCommand
-from casework.models import Statement
+from casework.models import Case, Statement
 
 
 class Command(ExportCommand):
@@ -14,8 +14,10 @@ class Command(ExportCommand):
     permission = "casework.export_statement"
     columns = STATEMENT_COLUMNS
 
-    def queryset(self):
+    def queryset(self, user):
         return Statement.objects.all()
 
-    def rows(self, queryset):
-        return statement_rows(queryset)
+    def rows(self, queryset, user):
+        # The `cases` column names only cases the --user may see.
+        return statement_rows(
+            queryset, cases=Case.objects.visible_to(user) if user is not None else None)
