@@ -233,6 +233,16 @@ class ExchangeAdminMixin(ImportExportMixin):
             return
         super().add_data_read_fail_error_to_form(form, e)
 
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileNotFoundError:  # cleared by clear_import_uploads (casework.uploads)
+            messages.error(request, _(
+                "The uploaded file is no longer on the server (uploads whose preview is not "
+                "confirmed are deleted after a while). Please upload it again."))
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
+
     def process_result(self, result, request):
         report = getattr(result, "casework_report", None)
         if report is not None and report.errors:

@@ -166,6 +166,11 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+# Uploads waiting for their preview to be confirmed: a private directory that
+# `clear_import_uploads` empties of the ones never confirmed (casework/uploads.py).
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "casework.uploads.ImportUploadStorage"
+CASEWORK_IMPORT_UPLOAD_DIR = Path(os.getenv("CASEWORK_IMPORT_UPLOAD_DIR",
+                                            BASE_DIR / "var" / "import-uploads"))
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Largest CSV file an import accepts (bytes); docs/csv-format.md.
 CASEWORK_IMPORT_MAX_BYTES = envint("CASEWORK_IMPORT_MAX_BYTES", str(20 * 1024 * 1024))

@@ -128,3 +128,49 @@ def test_import_and_export_buttons_show_only_to_those_allowed(coordinator_client
     page = researcher_client.get(changelist).content
     assert IMPORT_URL.encode() not in page
     assert reverse("admin:casework_case_export").encode() not in page
+
+
+def test_unconfirmed_uploads_are_kept_privately_and_cleared(coordinator_client, settings,
+                                                            tmp_path):
+    import os
+
+    from django.core.management import call_command
+
+    settings.CASEWORK_IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    preview = upload(coordinator_client, SAMPLE_CASES.read_bytes())
+    name = preview.context["confirm_form"].initial["import_file_name"]
+    stored = settings.CASEWORK_IMPORT_UPLOAD_DIR / name
+    assert stored.exists() and os.stat(settings.CASEWORK_IMPORT_UPLOAD_DIR).st_mode & 0o077 == 0
+
+    out = open(os.devnull, "w")
+    call_command("clear_import_uploads", stdout=out)  # younger than two hours: kept
+    assert stored.exists()
+    call_command("clear_import_uploads", older_than=0, stdout=out)
+    assert not stored.exists()
+
+    late = confirm(coordinator_client, preview)  # confirming after the clean-up
+    assert late.status_code == 302 and late.url == IMPORT_URL
+    assert not Case.objects.exists()
+
+    confirmed = upload(coordinator_client, SAMPLE_CASES.read_bytes())
+    assert confirm(coordinator_client, confirmed).status_code == 302
+    assert Case.objects.count() == 5
+    assert not list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())  # removed on confirmation
+
+
+def test_the_confirmation_cannot_name_a_file_outside_the_upload_directory(coordinator_client):
+    preview = upload(coordinator_client, SAMPLE_CASES.read_bytes())
+    form = preview.context["confirm_form"]
+    data = {name: form.initial[name] for name in form.fields}
+    data["import_file_name"] = "/etc/passwd"
+    response = coordinator_client.post(PROCESS_URL, data, follow=True)
+    assert "Please upload it again" in response.text and "root:" not in response.text
+    assert not Case.objects.exists()
+    # The storage itself refuses anything but a bare name in its directory.
+    from django.core.exceptions import SuspiciousOperation
+
+    from casework.uploads import ImportUploadStorage
+
+    for name in ("/etc/passwd", "../casework.sqlite3", ".hidden"):
+        with pytest.raises(SuspiciousOperation):
+            ImportUploadStorage(name=name).read()
