@@ -3,7 +3,7 @@
 Writes statements in the CSV exchange format, the format import_statements reads.
 """
 
-from casework.exchange import STATEMENT_COLUMNS, statement_rows
+from casework.exchange import STATEMENT_COLUMNS, csv_lines, statement_rows
 from casework.management.commands.export_cases import ExportCommand
 from casework.models import Statement
 
@@ -17,5 +17,5 @@ class Command(ExportCommand):
     def queryset(self):
         return Statement.objects.all()
 
-    def rows(self, queryset):
-        return statement_rows(queryset)
+    def lines(self, queryset):
+        return csv_lines(statement_rows(queryset), self.columns)
