@@ -5,8 +5,8 @@ This module turns records into rows. `case_rows(queryset, public=...)` is the si
 serialiser for cases as rows (the public `/cases.json`, single rows, the SQLite demo);
 `case_csv(queryset, public=...)` writes them as CSV for the admin export, `export_cases`,
 the reports download and the public `/cases.csv`. On PostgreSQL, case_csv has the
-database build and write the CSV in one streamed query (issue 4: a million cases at
-50,000 rows/s); tests/test_export_sql.py proves it writes the same bytes as
+database build and write the CSV in one streamed query (for speed: issue 4,
+docs/benchmarks.md); tests/test_export_sql.py proves it writes the same bytes as
 `csv_lines(case_rows(...))`. With public=True both only ever read published people,
 organisations and sources and people's public names; the caller must pass
 `Case.objects.published()`.
@@ -199,9 +199,9 @@ def case_csv(queryset, *, public: bool) -> Iterator[str]:
 
     On PostgreSQL the database writes them: one `COPY (SELECT …) TO STDOUT` for the whole
     export, streamed row by row (one snapshot, flat memory), the 13 cells computed and
-    formula-neutralised in SQL. Python's share is then a few string operations per row,
-    which is what makes a million cases at 50,000 rows/s possible. Elsewhere (the SQLite
-    demo) the rows are built in Python.
+    formula-neutralised in SQL. Python's share is then a few string operations per row
+    (issue 4 asks for 50,000 rows/s over a million cases; docs/benchmarks.md). Elsewhere
+    (the SQLite demo) the rows are built in Python.
     """
     if public:
         # Defence in depth: whatever the caller passed, only published cases go out.
@@ -226,7 +226,7 @@ def case_csv(queryset, *, public: bool) -> Iterator[str]:
         # default 4 MB work_mem sends its sorts to disk. Both for this transaction only.
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute("SET LOCAL work_mem = '64MB'")
-        with cursor.cursor.copy(copy_sql) as copy:
+        with cursor.copy(copy_sql) as copy:  # psycopg's copy(), logged by Django in DEBUG
             while row := copy.read():
                 # A row per read, ended by \n; the exchange format ends rows with \r\n
                 # (newlines inside quoted cells stay as they are, as csv writes them).

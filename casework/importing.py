@@ -961,13 +961,13 @@ def copy_history(cursor, model, column: str, ids: list[int], user, reason: str, 
     history_model = history_manager(model).model
     columns = ", ".join(_qn(f.column) for f in history_model.tracked_fields)
     for start in range(0, len(ids), BATCH):
-        in_chunk, chunk = _in_ids(ids[start:start + BATCH])
+        in_batch, params = _in_ids(ids[start:start + BATCH])
         cursor.execute(
             f"INSERT INTO {_qn(history_model._meta.db_table)} ({columns}, history_date, "  # noqa: S608
             "history_change_reason, history_type, history_user_id) "
             f"SELECT {columns}, %s, %s, %s, %s FROM {_qn(model._meta.db_table)} "
-            f"WHERE {_qn(column)} {in_chunk}",
-            [connection.ops.adapt_datetimefield_value(when), reason, "+", user.pk, *chunk],
+            f"WHERE {_qn(column)} {in_batch}",
+            [connection.ops.adapt_datetimefield_value(when), reason, "+", user.pk, *params],
         )
 
 
@@ -983,17 +983,17 @@ def copy_m2m_history(cursor, name: str, case_ids: list[int], reason: str, when) 
     m2m_history = history._meta.apps.get_model("casework", f"HistoricalCase_{name}")
     columns = [f.column for f in through._meta.concrete_fields]
     for start in range(0, len(case_ids), BATCH):
-        in_chunk, chunk = _in_ids(case_ids[start:start + BATCH])
+        in_batch, params = _in_ids(case_ids[start:start + BATCH])
         cursor.execute(
             f"SELECT {_qn('id')}, {_qn('history_id')} FROM {_qn(history._meta.db_table)} "  # noqa: S608
             f"WHERE history_type = %s AND history_change_reason = %s AND history_date = %s "
-            f"AND {_qn('id')} {in_chunk}",
-            ["+", reason, connection.ops.adapt_datetimefield_value(when), *chunk],
+            f"AND {_qn('id')} {in_batch}",
+            ["+", reason, connection.ops.adapt_datetimefield_value(when), *params],
         )
         history_of = dict(cursor.fetchall())
         cursor.execute(
             f"SELECT {', '.join(_qn(c) for c in columns)} FROM {_qn(through._meta.db_table)} "  # noqa: S608
-            f"WHERE {_qn('case_id')} {in_chunk}", chunk,
+            f"WHERE {_qn('case_id')} {in_batch}", params,
         )
         case_position = columns.index("case_id")
         rows = [(*row, history_of[row[case_position]]) for row in cursor.fetchall()]
