@@ -10,8 +10,9 @@ child process, so that its peak memory is its own:
 
 - import: `casework.importing` on a generated CSV of N new case rows (full validation,
   every row saved through the model's save() with history), in one transaction;
-- export: `csv_lines(case_rows(Case.objects.all(), public=False))` over N published
-  cases, written to /dev/null.
+- export: `case_csv(Case.objects.all(), public=False)` over N published cases (the code
+  behind export_cases, the admin export and the reports download: on PostgreSQL one
+  COPY that the database writes), written to /dev/null.
 
 Memory is the growth of the child's peak resident set size (resource.getrusage
 ru_maxrss) from just before the measured step to its end, so it includes Python objects,
@@ -195,14 +196,14 @@ def measure_populate(n: int) -> dict:
 
 def measure_export(n: int) -> dict:
     """Runs in a fresh process after measure_populate: its peak memory is the export's."""
-    from casework.exchange import CASE_COLUMNS, case_rows, csv_lines
+    from casework.exchange import case_csv
     from casework.models import Case
 
     before = maxrss_mb()
     started = time.perf_counter()
     rows = -1  # the header line
     with open(os.devnull, "w", encoding="utf-8") as sink:
-        for line in csv_lines(case_rows(Case.objects.all(), public=False), CASE_COLUMNS):
+        for line in case_csv(Case.objects.all(), public=False):
             sink.write(line)
             rows += 1
     seconds = time.perf_counter() - started

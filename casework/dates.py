@@ -56,6 +56,15 @@ def iso_partial_date(value: datetime.date | None, precision: str) -> str:
     return value.isoformat()
 
 
+def iso_partial_date_sql(date_column: str, precision_column: str) -> str:
+    """iso_partial_date in PostgreSQL, for the export that builds its rows in SQL
+    (casework.exchange.case_csv); NULL when unknown. tests/test_export_sql.py checks
+    that the two agree."""
+    return (f"CASE {precision_column} WHEN '{Precision.YEAR.value}' THEN to_char({date_column}, 'YYYY') "
+            f"WHEN '{Precision.MONTH.value}' THEN to_char({date_column}, 'YYYY-MM') "
+            f"ELSE to_char({date_column}, 'YYYY-MM-DD') END")
+
+
 def format_partial_date(value: datetime.date | None, precision: str) -> str:
     """The way a person writes it: '25 October 2016', 'May 2016', '2016', 'date unknown'."""
     if value is None:

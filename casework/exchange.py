@@ -2,17 +2,24 @@
 public download.
 
 This module turns records into rows. `case_rows(queryset, public=...)` is the single
-serialiser for cases: the admin export, `export_cases` and the public `/cases.csv` all
-use it. With public=True it only ever reads published people, organisations and sources
-and people's public names; the caller must pass `Case.objects.published()`.
+serialiser for cases as rows (the public `/cases.json`, single rows, the SQLite demo);
+`case_csv(queryset, public=...)` writes them as CSV for the admin export, `export_cases`,
+the reports download and the public `/cases.csv`. On PostgreSQL, case_csv has the
+database build and write the CSV in one streamed query (for speed: issue 4,
+docs/benchmarks.md); tests/test_export_sql.py proves it writes the same bytes as
+`csv_lines(case_rows(...))`. With public=True both only ever read published people,
+organisations and sources and people's public names; the caller must pass
+`Case.objects.published()`.
 """
 
 import csv
 from collections.abc import Iterable, Iterator
 
-from django.db.models import Prefetch, Q
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, transaction
+from django.db.models import F, Prefetch, Q
 
-from casework.dates import iso_partial_date
+from casework.dates import iso_partial_date, iso_partial_date_sql
 from casework.models import Case, Involvement, Organisation, Person, Source, Statement
 
 CASE_COLUMNS = [
@@ -43,6 +50,15 @@ def neutralise_formula(value: str) -> str:
 
 
 _MAYBE_FORMULA = frozenset("".join(FORMULA_TRIGGERS) + "'")
+
+
+def neutralise_formula_sql(cell: str) -> str:
+    """neutralise_formula in PostgreSQL, for case_csv; `cell` is a column, read 3 times.
+    tests/test_export_sql.py checks that the two agree on every kind of opening."""
+    triggers = ", ".join(f"chr({ord(trigger)})" for trigger in FORMULA_TRIGGERS)
+    quote = "''''"  # the SQL literal for one '
+    return (f"CASE WHEN left(ltrim({cell}, {quote}), 1) IN ({triggers}) "
+            f"THEN {quote} || {cell} ELSE {cell} END")
 
 
 def restore_formula(value: str) -> str:
@@ -178,6 +194,115 @@ def statement_rows(queryset, chunk_size: int = 2000, cases=None) -> Iterator[dic
     ).order_by("reference")
     for statement in queryset.iterator(chunk_size=chunk_size):
         yield statement_row(statement)
+
+
+def case_csv(queryset, *, public: bool) -> Iterator[str]:
+    """The cases as CSV text a line at a time, header first: the bytes of
+    `csv_lines(case_rows(queryset, public=public), CASE_COLUMNS)`.
+
+    On PostgreSQL the database writes them: one `COPY (SELECT …) TO STDOUT` for the whole
+    export, streamed row by row (one snapshot, flat memory), the 13 cells computed and
+    formula-neutralised in SQL. Python's share is then a few string operations per row
+    (issue 4 asks for 50,000 rows/s over a million cases; docs/benchmarks.md). Elsewhere
+    (the SQLite demo) the rows are built in Python.
+    """
+    if public:
+        # Defence in depth: whatever the caller passed, only published cases go out.
+        queryset = queryset & Case.objects.published()
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        yield from csv_lines(case_rows(queryset, public=public), CASE_COLUMNS)
+        return
+    yield next(csv_lines([], CASE_COLUMNS))  # the header, written as csv_lines writes it
+    try:
+        cells_sql = _case_cells_sql(queryset, public)
+    except EmptyResultSet:  # .none(), pk__in=[]: Django knows there is nothing to read
+        return
+    cells = ", ".join(
+        # NULL, not '': COPY writes an empty string as "" but NULL as nothing, as csv does.
+        f"NULLIF({neutralise_formula_sql(f'cells.{column}')}, '')" for column in CASE_COLUMNS)
+    select = f"SELECT {cells} FROM ({cells_sql}) cells"  # noqa: S608
+    copy_sql = f"COPY ({select} ORDER BY cells.reference) TO STDOUT WITH (FORMAT csv)"
+    with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+        # The query makes one pass over each link table. Parallel workers would each
+        # repeat those passes (three times the work on a two-core server), and the
+        # default 4 MB work_mem sends its sorts to disk. Both for this transaction only.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        with cursor.copy(copy_sql) as copy:  # psycopg's copy(), logged by Django in DEBUG
+            while row := copy.read():
+                # A row per read, ended by \n; the exchange format ends rows with \r\n
+                # (newlines inside quoted cells stay as they are, as csv writes them).
+                yield str(row, "utf-8")[:-1] + "\r\n"
+
+
+def _case_cells_sql(queryset, public: bool) -> str:
+    """A SELECT of the 13 CASE_COLUMNS as text (NULL when empty) for the cases of
+    `queryset`, in any order: what _case_chunk computes in Python, with the same rules
+    (public names and published records only when public; multi-value cells ordered as
+    there). Each relation is aggregated in one pass over its link table, restricted to
+    the selected cases: for a large export that is several times faster than a
+    subquery per case."""
+    connection = connections[queryset.db]
+
+    def sql(subquery) -> str:
+        return connection.ops.compose_sql(*subquery.order_by().query.sql_with_params())
+
+    people = Person.objects.published() if public else Person.objects.all()
+    people = people.annotate(shown=Person.public_name_expression() if public else F("name"))
+    organisations = Organisation.objects.published() if public else Organisation.objects.all()
+    sources = Source.objects.published() if public else Source.objects.all()
+    join = connection.ops.compose_sql("%s", [f"{MULTI_SEPARATOR} "])
+    party = "NULLIF(COALESCE(person.shown, organisation.name), '')"  # join_multi drops ''
+    selected = sql(queryset.values("pk"))
+    return f"""
+        SELECT c.reference, c.title, c.country, c.location,
+               {iso_partial_date_sql("c.started_on", "c.started_on_precision")} AS started_on,
+               {iso_partial_date_sql("c.ended_on", "c.ended_on_precision")} AS ended_on,
+               violations.cell AS violations, rights.cell AS rights,
+               parties.defenders, parties.lawyers, parties.perpetrators,
+               c.summary, sources.cell AS sources
+        FROM casework_case c
+        LEFT JOIN (
+            SELECT link.case_id,
+                   string_agg(NULLIF(term.slug, ''), {join} ORDER BY term.label, term.id) AS cell
+            FROM casework_case_violations link
+            JOIN casework_violationtype term ON term.id = link.violationtype_id
+            WHERE link.case_id IN ({selected}) GROUP BY link.case_id
+        ) violations ON violations.case_id = c.id
+        LEFT JOIN (
+            SELECT link.case_id,
+                   string_agg(NULLIF(term.slug, ''), {join} ORDER BY term.label, term.id) AS cell
+            FROM casework_case_rights link
+            JOIN casework_right term ON term.id = link.right_id
+            WHERE link.case_id IN ({selected}) GROUP BY link.case_id
+        ) rights ON rights.case_id = c.id
+        LEFT JOIN (
+            SELECT involvement.case_id,
+                   string_agg({party}, {join} ORDER BY involvement.id)
+                       FILTER (WHERE involvement.role = 'targeted') AS defenders,
+                   string_agg({party}, {join} ORDER BY involvement.id)
+                       FILTER (WHERE involvement.role = 'lawyer') AS lawyers,
+                   string_agg({party}, {join} ORDER BY involvement.id)
+                       FILTER (WHERE involvement.role = 'perpetrator') AS perpetrators
+            FROM casework_involvement involvement
+            LEFT JOIN ({sql(people.values("id", "shown"))}) person
+                ON person.id = involvement.person_id
+            LEFT JOIN ({sql(organisations.values("id", "name"))}) organisation
+                ON organisation.id = involvement.organisation_id
+            WHERE involvement.case_id IN ({selected})
+              AND involvement.role IN ('targeted', 'lawyer', 'perpetrator')
+            GROUP BY involvement.case_id
+        ) parties ON parties.case_id = c.id
+        LEFT JOIN (
+            SELECT link.case_id, string_agg(source.url, {join} ORDER BY source.id) AS cell
+            FROM casework_case_sources link
+            JOIN ({sql(sources.exclude(url="").values("id", "url"))}) source
+                ON source.id = link.source_id
+            WHERE link.case_id IN ({selected}) GROUP BY link.case_id
+        ) sources ON sources.case_id = c.id
+        WHERE c.id IN ({selected})
+    """  # noqa: S608 (our own SQL; the querysets' values are composed by the driver)
 
 
 class _Echo:

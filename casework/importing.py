@@ -23,6 +23,7 @@ spreadsheet shows in its margin (a cell holding line breaks still counts as one 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import unicodedata
 from collections import defaultdict
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django_countries import countries
 from simple_history.utils import get_history_manager_for_model as history_manager
@@ -225,6 +226,7 @@ _FOLD = str.maketrans({
 })
 
 
+@functools.lru_cache(maxsize=100_000)  # the same names come back row after row
 def normalise_name(name: str) -> str:
     """The key names are matched on: no accents, no case, single spaces."""
     text = unicodedata.normalize("NFKD", (name or "").translate(_FOLD))
@@ -908,10 +910,14 @@ def create_records(model, records: list) -> None:
             [_qn(table), model._meta.pk.column, len(records)],
         )
         ids = [row[0] for row in cursor.fetchall()]
+        # The connection itself, not the `connection` proxy: every attribute read through
+        # the proxy is a thread-local lookup, and preparing values reads many (some 2.5 s
+        # of CPU per 20,000 imported cases).
+        database = connections[DEFAULT_DB_ALIAS]
         rows = []
         for record, pk in zip(records, ids, strict=True):
             record.pk = pk
-            rows.append([f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields])
+            rows.append([f.get_db_prep_save(f.pre_save(record, True), database) for f in fields])
         insert_rows(cursor, table, [f.column for f in fields], rows)
     for record in records:
         record._state.adding = False
@@ -940,19 +946,28 @@ def insert_rows(cursor, table: str, columns: list[str], rows: list) -> None:
         )
 
 
+def _in_ids(ids: list[int]) -> tuple[str, list]:
+    """`IN (…)` for a batch of ids, and its parameters. On PostgreSQL one array parameter
+    (`= ANY(%s)`): the driver and the server then parse a short statement, not one with a
+    thousand placeholders (some 2 s of CPU per 20,000 imported cases)."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [list(ids)]
+    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 def copy_history(cursor, model, column: str, ids: list[int], user, reason: str, when) -> None:
     """Write the "+" history rows of records just created in bulk, in SQL: the rows
     bulk_history_create would write, without building a Python object for each."""
     history_model = history_manager(model).model
     columns = ", ".join(_qn(f.column) for f in history_model.tracked_fields)
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
+        in_batch, params = _in_ids(ids[start:start + BATCH])
         cursor.execute(
             f"INSERT INTO {_qn(history_model._meta.db_table)} ({columns}, history_date, "  # noqa: S608
             "history_change_reason, history_type, history_user_id) "
             f"SELECT {columns}, %s, %s, %s, %s FROM {_qn(model._meta.db_table)} "
-            f"WHERE {_qn(column)} IN ({', '.join(['%s'] * len(chunk))})",
-            [connection.ops.adapt_datetimefield_value(when), reason, "+", user.pk, *chunk],
+            f"WHERE {_qn(column)} {in_batch}",
+            [connection.ops.adapt_datetimefield_value(when), reason, "+", user.pk, *params],
         )
 
 
@@ -968,18 +983,17 @@ def copy_m2m_history(cursor, name: str, case_ids: list[int], reason: str, when) 
     m2m_history = history._meta.apps.get_model("casework", f"HistoricalCase_{name}")
     columns = [f.column for f in through._meta.concrete_fields]
     for start in range(0, len(case_ids), BATCH):
-        chunk = case_ids[start:start + BATCH]
-        marks = ", ".join(["%s"] * len(chunk))
+        in_batch, params = _in_ids(case_ids[start:start + BATCH])
         cursor.execute(
             f"SELECT {_qn('id')}, {_qn('history_id')} FROM {_qn(history._meta.db_table)} "  # noqa: S608
             f"WHERE history_type = %s AND history_change_reason = %s AND history_date = %s "
-            f"AND {_qn('id')} IN ({marks})",
-            ["+", reason, connection.ops.adapt_datetimefield_value(when), *chunk],
+            f"AND {_qn('id')} {in_batch}",
+            ["+", reason, connection.ops.adapt_datetimefield_value(when), *params],
         )
         history_of = dict(cursor.fetchall())
         cursor.execute(
             f"SELECT {', '.join(_qn(c) for c in columns)} FROM {_qn(through._meta.db_table)} "  # noqa: S608
-            f"WHERE {_qn('case_id')} IN ({marks})", chunk,
+            f"WHERE {_qn('case_id')} {in_batch}", params,
         )
         case_position = columns.index("case_id")
         rows = [(*row, history_of[row[case_position]]) for row in cursor.fetchall()]

@@ -17,6 +17,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -553,6 +554,18 @@ class Person(ReviewableModel):
         if self.identity_public:
             return self.name
         return self.pseudonym or str(_("Name withheld"))
+
+    @staticmethod
+    def public_name_expression() -> models.Expression:
+        """`public_name` as a database expression, for the export that builds its rows in
+        SQL (casework.exchange.case_csv). Keep the two in step: tests/test_export_sql.py
+        checks that they agree."""
+        return models.Case(
+            models.When(identity_public=True, then=models.F("name")),
+            default=Coalesce(NullIf(models.F("pseudonym"), models.Value("")),
+                             models.Value(str(_("Name withheld")))),
+            output_field=models.CharField(),
+        )
 
     @property
     def public_aliases(self) -> list[str]:

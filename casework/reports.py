@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from accounts.models import AuditEvent
-from casework.exchange import CASE_COLUMNS, case_rows, csv_lines
+from casework.exchange import case_csv, csv_lines
 from casework.models import Case, Right, Status, ViolationType
 from casework.resources import audit_filters
 
@@ -134,8 +134,7 @@ def reports_view(request: HttpRequest) -> HttpResponse:
         rows = queryset.count()
         AuditEvent.objects.record(AuditEvent.Action.EXPORT, request=request, kind="case",
                                   via="reports", filters=filters, rows=rows)
-        return _csv_response(csv_lines(case_rows(queryset, public=False), CASE_COLUMNS),
-                             "cases")
+        return _csv_response(case_csv(queryset, public=False), "cases")
 
     report = build_report(queryset, by)
     if download in TABLE_COLUMNS:

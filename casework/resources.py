@@ -7,8 +7,9 @@ commands (casework.importing) and the same serialiser as every export (casework.
 - The resources' import_data runs the importer (dry run for the preview, for real on
   confirm) and turns its report into django-import-export's Result, so the preview lists
   every error with its row and column, and the counts of new, updated and skipped rows.
-- Admin exports stream `csv_lines(case_rows(...))`: the one format, formula-neutralised,
-  with flat memory; each export is written to the audit log.
+- Admin exports stream `case_csv(...)` (cases) or `csv_lines(statement_rows(...))`: the
+  one format, formula-neutralised, with flat memory; each export is written to the audit
+  log.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from accounts.models import AuditEvent
 from casework.exchange import (
     CASE_COLUMNS,
     STATEMENT_COLUMNS,
+    case_csv,
     case_rows,
     csv_lines,
     neutralise_formula,
@@ -111,6 +113,10 @@ class ExchangeResource(resources.Resource):
     def get_user_visible_fields(self):
         return list(self.fields.values())
 
+    def lines(self, queryset, user=None):
+        """The export as CSV lines, header first."""
+        return csv_lines(self.rows(queryset, user=user), self.columns)
+
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
                     collect_failed_rows=False, rollback_on_validation_errors=False, **kwargs):
         file_name = kwargs.get("file_name") or "upload.csv"
@@ -177,6 +183,9 @@ class CaseResource(ExchangeResource):
 
     def rows(self, queryset, user=None):
         return case_rows(queryset, public=False)
+
+    def lines(self, queryset, user=None):
+        return case_csv(queryset, public=False)
 
 
 class StatementResource(ExchangeResource):
@@ -268,7 +277,7 @@ class ExchangeAdminMixin(ImportExportMixin):
             rows=rows,
         )
         response = StreamingHttpResponse(
-            csv_lines(resource.rows(queryset, user=request.user), resource.columns),
+            resource.lines(queryset, user=request.user),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = (

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 from django_countries import countries
 
 from casework import charts, public, search
-from casework.exchange import CASE_COLUMNS, case_rows, csv_lines
+from casework.exchange import case_csv, case_rows
 from casework.filters import SORTS, CaseFilter, public_case_filter
 from casework.models import Case, Involvement, Person, Right, ViolationType
 
@@ -136,14 +136,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "casework/case_list.html", context)
 
 
-def _export_rows(request: HttpRequest):
+def _export_cases(request: HttpRequest):
     case_filter = public_case_filter(request.GET)
     if not case_filter.is_valid():
         return None, case_filter.form.errors
     results, _close, _total = _search(case_filter)
-    # The one public serialiser, over the one public queryset.
-    matching = Case.objects.published().filter(pk__in=results.order_by().values("pk"))
-    return case_rows(matching, public=True), None
+    # The one public queryset, for the one public serialiser (case_csv / case_rows).
+    return Case.objects.published().filter(pk__in=results.order_by().values("pk")), None
 
 
 def _bad_request(errors) -> HttpResponse:
@@ -154,10 +153,10 @@ def _bad_request(errors) -> HttpResponse:
 
 @require_safe
 def cases_csv(request: HttpRequest) -> HttpResponse:
-    rows, errors = _export_rows(request)
+    matching, errors = _export_cases(request)
     if errors:
         return _bad_request(errors)
-    response = StreamingHttpResponse(csv_lines(rows, CASE_COLUMNS),
+    response = StreamingHttpResponse(case_csv(matching, public=True),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cases.csv"'
     return response
@@ -172,10 +171,11 @@ def _json_lines(rows) -> Iterator[str]:
 
 @require_safe
 def cases_json(request: HttpRequest) -> HttpResponse:
-    rows, errors = _export_rows(request)
+    matching, errors = _export_cases(request)
     if errors:
         return _bad_request(errors)
-    return StreamingHttpResponse(_json_lines(rows), content_type="application/json")
+    return StreamingHttpResponse(_json_lines(case_rows(matching, public=True)),
+                                 content_type="application/json")
 
 
 @require_safe

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import AuditEvent
-from casework.exchange import CASE_COLUMNS, case_rows, csv_lines
+from casework.exchange import CASE_COLUMNS, case_csv
 from casework.models import Case, Status
 
 
@@ -31,8 +31,8 @@ class ExportCommand(BaseCommand):
         for their author, verifiers and administrators)."""
         return Case.objects.all() if user is None else Case.objects.visible_to(user)
 
-    def rows(self, queryset, user):
-        return case_rows(queryset, public=False)
+    def lines(self, queryset, user):
+        return case_csv(queryset, public=False)
 
     def handle(self, *args, **options):
         user = None
@@ -52,7 +52,7 @@ class ExportCommand(BaseCommand):
         stream = open(output, "w", encoding="utf-8", newline="") if output else None  # noqa: SIM115
         write = stream.write if stream else lambda line: self.stdout.write(line, ending="")
         try:
-            for number, line in enumerate(csv_lines(self.rows(queryset, user), self.columns)):
+            for number, line in enumerate(self.lines(queryset, user)):
                 write(line)
                 count = number
         finally:

@@ -3,7 +3,7 @@
 Writes statements in the CSV exchange format, the format import_statements reads.
 """
 
-from casework.exchange import STATEMENT_COLUMNS, statement_rows
+from casework.exchange import STATEMENT_COLUMNS, csv_lines, statement_rows
 from casework.management.commands.export_cases import ExportCommand
 from casework.models import Case, Statement
 
@@ -17,7 +17,7 @@ class Command(ExportCommand):
     def queryset(self, user):
         return Statement.objects.all()
 
-    def rows(self, queryset, user):
+    def lines(self, queryset, user):
         # The `cases` column names only cases the --user may see.
-        return statement_rows(
-            queryset, cases=Case.objects.visible_to(user) if user is not None else None)
+        cases = Case.objects.visible_to(user) if user is not None else None
+        return csv_lines(statement_rows(queryset, cases=cases), self.columns)
