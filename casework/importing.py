@@ -180,10 +180,14 @@ def read_csv(data: bytes, filename: str, columns: list[str], size: int | None = 
             f"{filename} is not a readable CSV file: it contains NUL characters (UTF-16 "
             'text or a binary file?). Save it as "CSV UTF-8".'
         )
+    # A cell may be as long as the file may be (the csv module's default cap is 128 KB,
+    # less than a long summary; the size limit above bounds it).
+    csv.field_size_limit(max(csv.field_size_limit(), max_bytes()))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     try:
-        header = [name.strip() for name in next(reader)]
+        # Column names are matched ignoring case and surrounding spaces ("Reference ").
+        header = [name.strip().lower() for name in next(reader)]
         for number, cells in enumerate(reader, start=2):
             if any(cell.strip() for cell in cells):
                 rows.append((number, cells))

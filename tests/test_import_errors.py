@@ -76,6 +76,16 @@ def test_missing_and_unknown_headers_are_named(coordinator, tmp_path):
     assert nothing_written()
 
 
+def test_headers_match_ignoring_case_and_spaces_and_long_cells_are_read(coordinator, tmp_path):
+    header = [f" {c.title()}" if i % 2 else c.upper() for i, c in enumerate(CASE_COLUMNS)]
+    summary = "A long summary. " * 20_000  # 320,000 characters: over csv's default cap
+    path = tmp_path / "spreadsheet.csv"
+    path.write_bytes(csv_bytes([case_row(summary=summary)], CASE_COLUMNS, header))
+    call_command("import_cases", str(path), user=coordinator.username,
+                 stdout=StringIO(), stderr=StringIO())
+    assert Case.objects.get(reference="AZ-2020-001").summary == summary
+
+
 def test_a_row_with_the_wrong_number_of_cells_is_an_error(coordinator, tmp_path):
     path = tmp_path / "cells.csv"
     path.write_bytes(csv_bytes([case_row()]) + b"AZ-2020-009,too,few\r\n")
