@@ -75,6 +75,30 @@ def test_role_ignores_unpublished_people(client, researcher, verifier):
     assert "blogger" not in facet(client.get("/cases/"), "role")
 
 
+def test_filters_and_facets_follow_changes_to_people_and_vocabulary(
+        client, researcher, verifier):
+    """The facet keys are kept by the same receivers as the search document."""
+    person = factories.make_person(researcher, name="P", defender_type="blogger")
+    case = factories.make_case(researcher)
+    case.rights.set([Right.objects.get(slug="expression")])
+    factories.involve(case, person)
+    factories.publish(case, researcher, verifier)
+    factories.publish(person, researcher, verifier)  # published after the case
+    assert refs(client.get("/cases/", {"role": "blogger"})) == {case.reference}
+
+    person.retract(verifier, "Consent withdrawn")
+    person.refresh_from_db()
+    assert person.status != "published"
+    assert refs(client.get("/cases/", {"role": "blogger"})) == set()
+    assert "blogger" not in facet(client.get("/cases/"), "role")
+
+    right = Right.objects.get(slug="expression")
+    right.slug = "speech"
+    right.save()
+    assert refs(client.get("/cases/", {"right": "speech"})) == {case.reference}
+    assert facet(client.get("/cases/"), "right").get("speech") == 1
+
+
 @pytest.mark.parametrize("params, expected", [
     ({"from": "2016", "to": "2016"}, {"year", "may", "day", "span"}),
     ({"from": "2016-05-20", "to": "2016-05-20"}, {"year", "may", "span"}),
