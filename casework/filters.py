@@ -10,7 +10,7 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db import connection
+from django.db import connections
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -188,14 +188,15 @@ class CaseFilter(django_filters.FilterSet):
 def count_facet_keys(queryset) -> list[tuple[str, int]]:
     """(facet key, number of cases) over the cases of `queryset`, in one query."""
     sql, params = queryset.order_by().values("facet_keys").query.sql_with_params()
+    connection = connections[queryset.db]
     if connection.vendor == "postgresql":
-        grouped = ("SELECT key, count(*) FROM ({}) AS matches, "  # noqa: S608 (Django's SQL)
-                   "jsonb_object_keys(matches.facet_keys) AS key GROUP BY key")
+        keys, key = "jsonb_object_keys(matches.facet_keys) AS key", "key"
     else:
-        grouped = ("SELECT keys.key, count(*) FROM ({}) AS matches, "  # noqa: S608
-                   "json_each(matches.facet_keys) AS keys GROUP BY keys.key")
+        keys, key = "json_each(matches.facet_keys) AS keys", "keys.key"
+    # Django's SQL (values as parameters) and our own constant text.
+    grouped = f"SELECT {key}, count(*) FROM (" + sql + f") AS matches, {keys} GROUP BY {key}"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(grouped.format(sql), params)
+        cursor.execute(grouped, params)
         return cursor.fetchall()
 
 
