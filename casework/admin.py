@@ -423,6 +423,25 @@ class StatementAdmin(StatementExchangeAdmin, ReviewableAdmin):
     def said(self, statement: Statement) -> str:
         return statement.said
 
+    # A restricted case is seen only by its author, verifiers and administrators: the
+    # cases field offers and shows only the cases this user may see, and saving the form
+    # keeps the links to the others as they are.
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "cases":
+            kwargs["queryset"] = Case.objects.visible_to(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        if change and "cases" in form.cleaned_data:
+            hidden = list(form.instance.cases.exclude(
+                pk__in=Case.objects.visible_to(request.user).values("pk")
+            ).values_list("pk", flat=True))  # read before the form writes the links
+            if hidden:
+                chosen = [case.pk for case in form.cleaned_data["cases"]]
+                form.cleaned_data["cases"] = Case.objects.filter(pk__in=chosen + hidden)
+        super().save_related(request, form, formsets, change)
+
 
 # Status filter shortcut used by tests and docs: records waiting for a verifier.
 AWAITING_REVIEW = {"status__exact": Status.IN_REVIEW}

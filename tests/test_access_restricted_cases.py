@@ -112,3 +112,29 @@ def test_export_cases_under_a_user_exports_what_they_may_see(
     assert restricted.reference not in command_export(user=coordinator.username)
     assert restricted.reference in command_export(user=administrator.username)
     assert restricted.reference in command_export()  # server access: everything
+
+
+def test_a_statement_form_neither_shows_nor_drops_a_restricted_case(restricted, researcher):
+    visible = factories.make_case(researcher, reference="AZ-2016-010", title="Open case")
+    statement = factories.make_statement(researcher, reference="ST-2016-010", quote="Words")
+    statement.cases.set([restricted, visible])
+    other = factories.signed_in_client(factories.make_user("Researcher"))
+    url = f"/admin/casework/statement/{statement.pk}/change/"
+
+    page = other.get(url)
+    assert page.status_code == 200
+    assert "Open case" in page.text
+    assert "Restricted witness case" not in page.text and restricted.reference not in page.text
+
+    statement.refresh_from_db()
+    response = other.post(url, {
+        "reference": statement.reference, "title": "", "speaker": "",
+        "organisation": statement.organisation_id, "speaker_title": "", "said_on": "",
+        "said_on_precision": "", "quote": "Words, corrected", "language": statement.language,
+        "source": "", "cases": [visible.pk], "internal_notes": "",
+        "version": statement.version,
+    })
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    statement.refresh_from_db()
+    assert statement.quote == "Words, corrected"
+    assert set(statement.cases.all()) == {restricted, visible}  # the hidden link kept
