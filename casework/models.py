@@ -699,6 +699,17 @@ class Case(PartialDateMixin, ReviewableModel):
         return self.started_on, end
 
 
+class InvolvementQuerySet(models.QuerySet):
+    def published_parties(self):
+        """Involvements whose person or organisation is itself published.
+
+        person__status=published is Person.objects.published() as a join: on large
+        tables the planner handles it far better than IN (every published person).
+        """
+        return self.filter(Q(person__status=Status.PUBLISHED)
+                           | Q(organisation__status=Status.PUBLISHED))
+
+
 class Involvement(PartialDateMixin, models.Model):
     """A person or organisation in a case, and how: targeted, lawyer, perpetrator…"""
 
@@ -722,6 +733,8 @@ class Involvement(PartialDateMixin, models.Model):
     ended_on, ended_on_precision = partial_date_fields(_("until"))
 
     history = HistoricalRecords(get_user=history_user)
+
+    objects = InvolvementQuerySet.as_manager()
 
     PUBLIC_FIELDS = ("role", "description", "started_on", "started_on_precision",
                      "ended_on", "ended_on_precision")

@@ -99,11 +99,7 @@ def build_document(*, title: str, names: Iterable[str], other: Iterable[str]) ->
 
 
 def _published_involvements():
-    # person__status is Person.objects.published() as a join: on large tables the planner
-    # handles it far better than IN (every published person).
-    return Involvement.objects.filter(
-        Q(person__status=Status.PUBLISHED) | Q(organisation__status=Status.PUBLISHED)
-    ).select_related("person", "organisation")
+    return Involvement.objects.published_parties().select_related("person", "organisation")
 
 
 def _published_statements():
