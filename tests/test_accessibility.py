@@ -91,12 +91,15 @@ def test_every_page_type_has_no_wcag_violations_and_works_without_js(demo_site, 
     page = context.new_page()
     page.goto(base + "/")
     page.fill("#home-q", "Muiznieks")
-    page.click(".big-search button")
+    # A form submission: wait for the results page, not just for the click.
+    with page.expect_navigation():
+        page.click(".big-search button")
     assert "AZ-2016-001" in page.content()
     page.goto(base + "/cases/")
     page.check("#right-expression")
     page.check("#violation-cyber-attack")
-    page.click(".filters button[type=submit]")
+    with page.expect_navigation():
+        page.click(".filters button[type=submit]")
     assert re.search(r"right=expression", page.url) and "violation=cyber-attack" in page.url
     assert page.locator(".case-item").count() == 1
     assert "Cyber-attacks and smear campaign" in page.content()
