@@ -11,8 +11,8 @@ child process, so that its peak memory is its own:
 - import: `casework.importing` on a generated CSV of N new case rows (full validation,
   every row saved through the model's save() with history), in one transaction;
 - export: `case_csv(Case.objects.all(), public=False)` over N published cases (the code
-  behind export_cases, the admin export and the reports download: on PostgreSQL one
-  COPY that the database writes), written to /dev/null.
+  behind export_cases, the admin export and the reports download: on PostgreSQL COPY
+  queries that the database writes, two at once from 200,000 cases), written to /dev/null.
 
 Memory is the growth of the child's peak resident set size (resource.getrusage
 ru_maxrss) from just before the measured step to its end, so it includes Python objects,

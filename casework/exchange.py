@@ -5,19 +5,24 @@ This module turns records into rows. `case_rows(queryset, public=...)` is the si
 serialiser for cases as rows (the public `/cases.json`, single rows, the SQLite demo);
 `case_csv(queryset, public=...)` writes them as CSV for the admin export, `export_cases`,
 the reports download and the public `/cases.csv`. On PostgreSQL, case_csv has the
-database build and write the CSV in one streamed query (for speed: issue 4,
+database build and write the CSV in streamed COPY queries (for speed: issue 4,
 docs/benchmarks.md); tests/test_export_sql.py proves it writes the same bytes as
 `csv_lines(case_rows(...))`. With public=True both only ever read published people,
 organisations and sources and people's public names; the caller must pass
 `Case.objects.published()`.
 """
 
+import array
 import csv
+import itertools
+import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
 from django.db.models import F, Prefetch
+from psycopg.sql import SQL, Literal
 
 from casework.dates import iso_partial_date, iso_partial_date_sql
 from casework.models import Case, Involvement, Organisation, Person, Source, Statement, Status
@@ -54,10 +59,16 @@ _MAYBE_FORMULA = frozenset("".join(FORMULA_TRIGGERS) + "'")
 
 def neutralise_formula_sql(cell: str) -> str:
     """neutralise_formula in PostgreSQL, for case_csv; `cell` is a column, read 3 times.
-    tests/test_export_sql.py checks that the two agree on every kind of opening."""
+    tests/test_export_sql.py checks that the two agree on every kind of opening.
+
+    Like the Python, it first looks at the first character alone (`ascii()` gives an
+    integer, no string is built) and trims quotes only in the rare cell that may be a
+    formula: over the cells of a million cases that saves some 5 seconds."""
+    openings = ", ".join(str(ord(character)) for character in sorted(_MAYBE_FORMULA))
     triggers = ", ".join(f"chr({ord(trigger)})" for trigger in FORMULA_TRIGGERS)
     quote = "''''"  # the SQL literal for one '
-    return (f"CASE WHEN left(ltrim({cell}, {quote}), 1) IN ({triggers}) "
+    return (f"CASE WHEN ascii({cell}) NOT IN ({openings}) THEN {cell} "
+            f"WHEN left(ltrim({cell}, {quote}), 1) IN ({triggers}) "
             f"THEN {quote} || {cell} ELSE {cell} END")
 
 
@@ -97,16 +108,16 @@ def case_rows(queryset, *, public: bool, chunk_size: int = 2000) -> Iterator[dic
     if public:
         # Defence in depth: whatever the caller passed, only published cases go out.
         queryset = queryset & Case.objects.published()
-    values = queryset.order_by("reference").values_list(*_CASE_FIELDS)
+    values = queryset.order_by("pk").values_list(*_CASE_FIELDS)
     last = None
     while True:
-        # Keyset pagination on the unique reference: each page is one indexed query, and
+        # Keyset pagination on the id: each page is one indexed query, and
         # the page's relations are read by its ids (a subquery repeating the caller's
         # filters, a full-text search say, made the planner's choices unpredictable).
-        page = list((values.filter(reference__gt=last) if last else values)[:chunk_size])
+        page = list((values.filter(pk__gt=last) if last else values)[:chunk_size])
         if not page:
             return
-        last = page[-1][1]
+        last = page[-1][0]
         yield from _case_chunk(page, public)
         if len(page) < chunk_size:
             return
@@ -193,15 +204,25 @@ def statement_rows(queryset, chunk_size: int = 2000, cases=None) -> Iterator[dic
         yield statement_row(statement)
 
 
+# From this many cases, case_csv has two PostgreSQL backends write the export, a half
+# each, at the same time (docs/benchmarks.md): the work is one backend's CPU otherwise.
+PARALLEL_EXPORT_CASES = 200_000
+# The query's sorts and hash tables (people by id, involvements by case) fit in memory
+# with this much, where the server's default of 4 MB sends them to disk. Per backend.
+EXPORT_WORK_MEM = "256MB"
+
+
 def case_csv(queryset, *, public: bool) -> Iterator[str]:
     """The cases as CSV text a line at a time, header first: the bytes of
     `csv_lines(case_rows(queryset, public=public), CASE_COLUMNS)`.
 
-    On PostgreSQL the database writes them: one `COPY (SELECT …) TO STDOUT` for the whole
-    export, streamed row by row (one snapshot, flat memory), the 13 cells computed and
-    formula-neutralised in SQL. Python's share is then a few string operations per row
-    (issue 4 asks for 50,000 rows/s over a million cases; docs/benchmarks.md). Elsewhere
-    (the SQLite demo) the rows are built in Python.
+    On PostgreSQL the database writes them: `COPY (SELECT …) TO STDOUT`, streamed row by
+    row (flat memory), the 13 cells computed and formula-neutralised in SQL; Python's
+    share is a few string operations per row (issue 4 asks for 50,000 rows/s over a
+    million cases; docs/benchmarks.md). A large export is written by two backends at
+    once, each a half of the ids, in one snapshot: the first half streams while
+    the second is spooled to an anonymous temporary file, then read back. Elsewhere (the
+    SQLite demo) the rows are built in Python.
     """
     if public:
         # Defence in depth: whatever the caller passed, only published cases go out.
@@ -211,35 +232,152 @@ def case_csv(queryset, *, public: bool) -> Iterator[str]:
         yield from csv_lines(case_rows(queryset, public=public), CASE_COLUMNS)
         return
     yield next(csv_lines([], CASE_COLUMNS))  # the header, written as csv_lines writes it
+    if connection.in_atomic_block:
+        # Within the caller's transaction, whose own changes no other connection sees.
+        yield from _copy_lines(queryset, public)
+        return
+    with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+        # One snapshot for the count, the middle and both halves.
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        middle = _middle(queryset)
+        if middle is None:
+            yield from _copy_lines(queryset, public)
+            return
+        cursor.execute("SELECT pg_export_snapshot()")
+        second_half = _SpooledCopy(connection, cursor.fetchone()[0],
+                                   _copy_sql(queryset.filter(pk__gte=middle), public))
+        try:
+            yield from _copy_lines(queryset.filter(pk__lt=middle), public)
+            yield from second_half.lines()
+        finally:
+            second_half.close()
+
+
+def _middle(queryset) -> int | None:
+    """The id that splits a large export in two halves; None for a small one."""
+    count = queryset.count()
+    if count < PARALLEL_EXPORT_CASES:
+        return None
+    return queryset.order_by("pk").values_list("pk", flat=True)[count // 2]
+
+
+def _copy_sql(queryset, public: bool) -> str | None:
+    """COPY … TO STDOUT of the cases' CSV rows, oldest first; None when Django
+    knows there is nothing to read (.none(), pk__in=[])."""
     try:
         cells_sql = _case_cells_sql(queryset, public)
-    except EmptyResultSet:  # .none(), pk__in=[]: Django knows there is nothing to read
-        return
+    except EmptyResultSet:
+        return None
     cells = ", ".join(
         # NULL, not '': COPY writes an empty string as "" but NULL as nothing, as csv does.
-        f"NULLIF({neutralise_formula_sql(f'cells.{column}')}, '')" for column in CASE_COLUMNS)
+        # A partial date is digits and hyphens written by to_char: never a formula.
+        f"NULLIF(cells.{column}, '')" if column in ("started_on", "ended_on")
+        else f"NULLIF({neutralise_formula_sql(f'cells.{column}')}, '')"
+        for column in CASE_COLUMNS)
     select = f"SELECT {cells} FROM ({cells_sql}) cells"  # noqa: S608
-    copy_sql = f"COPY ({select} ORDER BY cells.reference) TO STDOUT WITH (FORMAT csv)"
+    return f"COPY ({select} ORDER BY cells.id) TO STDOUT WITH (FORMAT csv)"
+
+
+# For this transaction only. The query makes one pass over each link table: parallel
+# workers would each repeat those passes (three times the work on a two-core server),
+# and its multi-value cells rely on aggregates reading their input in order.
+_EXPORT_SETTINGS = ("SET LOCAL max_parallel_workers_per_gather = 0",
+                    f"SET LOCAL work_mem = '{EXPORT_WORK_MEM}'")
+
+
+def _copy_lines(queryset, public: bool) -> Iterator[str]:
+    copy_sql = _copy_sql(queryset, public)
+    if copy_sql is None:
+        return
+    connection = connections[queryset.db]
     with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
-        # The query makes one pass over each link table. Parallel workers would each
-        # repeat those passes (three times the work on a two-core server), and the
-        # default 4 MB work_mem sends its sorts to disk. Both for this transaction only.
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        for setting in _EXPORT_SETTINGS:
+            cursor.execute(setting)
         with cursor.copy(copy_sql) as copy:  # psycopg's copy(), logged by Django in DEBUG
             while row := copy.read():
-                # A row per read, ended by \n; the exchange format ends rows with \r\n
-                # (newlines inside quoted cells stay as they are, as csv writes them).
-                yield str(row, "utf-8")[:-1] + "\r\n"
+                yield _line(row)
+
+
+def _line(row) -> str:
+    # A row per read, ended by \n; the exchange format ends rows with \r\n (newlines
+    # inside quoted cells stay as they are, as csv writes them).
+    return str(row, "utf-8")[:-1] + "\r\n"
+
+
+class _SpooledCopy:
+    """Runs a COPY … TO STDOUT on a connection of its own, in a thread, in the snapshot
+    exported by the caller's transaction, into an anonymous temporary file (no name,
+    readable by this process only, gone when closed); lines() then reads it back."""
+
+    def __init__(self, connection, snapshot: str, copy_sql: str | None):
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self.error: BaseException | None = None
+        self.sizes = array.array("Q")  # of each row, in bytes: 8 MB per million
+        self.database = None
+        if copy_sql is None:
+            self.thread = None
+            return
+        self.database = connection.Database.connect(**connection.get_connection_params())
+        self.thread = threading.Thread(target=self._copy, args=(snapshot, copy_sql),
+                                       name="case_csv second half", daemon=True)
+        self.thread.start()
+
+    def _copy(self, snapshot: str, copy_sql: str) -> None:
+        write, sizes = self.file.write, self.sizes
+        try:
+            with self.database.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute(SQL("SET TRANSACTION SNAPSHOT {}").format(Literal(snapshot)))
+                for setting in _EXPORT_SETTINGS:
+                    cursor.execute(setting)
+                with cursor.copy(copy_sql) as copy:
+                    while row := copy.read():
+                        write(row)
+                        sizes.append(len(row))
+        except BaseException as error:  # noqa: BLE001 (raised again by lines())
+            self.error = error
+
+    def lines(self) -> Iterator[str]:
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+        self.file.seek(0)
+        sizes = iter(self.sizes)
+        while True:  # a block of rows at a time: one read for many rows
+            block_sizes = list(itertools.islice(sizes, 4096))
+            if not block_sizes:
+                return
+            block, start = memoryview(self.file.read(sum(block_sizes))), 0
+            for size in block_sizes:
+                yield _line(block[start:start + size])
+                start += size
+
+    def close(self) -> None:
+        """Stop the copy if it still runs (the reader went away), and clean up."""
+        if self.thread is not None and self.thread.is_alive():
+            self.database.cancel_safe()
+            self.thread.join()
+        if self.database is not None:
+            self.database.close()
+        self.file.close()
 
 
 def _case_cells_sql(queryset, public: bool) -> str:
-    """A SELECT of the 13 CASE_COLUMNS as text (NULL when empty) for the cases of
+    """A SELECT of the case id and the 13 CASE_COLUMNS as text (NULL when empty) for the cases of
     `queryset`, in any order: what _case_chunk computes in Python, with the same rules
     (public names and published records only when public; multi-value cells ordered as
     there). Each relation is aggregated in one pass over its link table, restricted to
     the selected cases: for a large export that is several times faster than a
-    subquery per case."""
+    subquery per case.
+
+    Each multi-value cell aggregates a subquery sorted by case and then in the cell's
+    order, instead of `string_agg(… ORDER BY …)`, which PostgreSQL 15 serves with a sort
+    per case (some 5 s per million cases). An aggregate takes its rows in the order its
+    input gives them; PostgreSQL never merges a sorted subquery into the outer query,
+    and parallel aggregation is off for the export (_EXPORT_SETTINGS). The PostgreSQL
+    manual gives this form as the alternative to ORDER BY in the aggregate ("Aggregate
+    Expressions"); tests/test_export_sql.py checks the order against the Python."""
     connection = connections[queryset.db]
 
     def sql(subquery) -> str:
@@ -252,53 +390,63 @@ def _case_cells_sql(queryset, public: bool) -> str:
     join = connection.ops.compose_sql("%s", [f"{MULTI_SEPARATOR} "])
     party = "NULLIF(COALESCE(person.shown, organisation.name), '')"  # join_multi drops ''
     selected = sql(queryset.values("pk"))
+    # The cases themselves are read through the queryset, not joined to it (a half-size
+    # export would otherwise read every case).
+    cases = sql(queryset.values("id", "reference", "title", "country", "location",
+                                "started_on", "started_on_precision", "ended_on",
+                                "ended_on_precision", "summary"))
+
+    def terms(name: str) -> str:
+        """A vocabulary cell per case: slugs in the order of their labels."""
+        field = Case._meta.get_field(name)
+        link = field.remote_field.through._meta
+        return f"""
+            SELECT case_id, string_agg(slug, {join}) AS cell FROM (
+                SELECT link.case_id, NULLIF(term.slug, '') AS slug
+                FROM {link.db_table} link
+                JOIN {field.related_model._meta.db_table} term
+                    ON term.id = link.{field.m2m_reverse_name()}
+                WHERE link.case_id IN ({selected})
+                ORDER BY link.case_id, term.label, term.id
+            ) ordered GROUP BY case_id"""  # noqa: S608 (table names from our models)
+
     return f"""
-        SELECT c.reference, c.title, c.country, c.location,
+        SELECT c.id, c.reference, c.title, c.country, c.location,
                {iso_partial_date_sql("c.started_on", "c.started_on_precision")} AS started_on,
                {iso_partial_date_sql("c.ended_on", "c.ended_on_precision")} AS ended_on,
                violations.cell AS violations, rights.cell AS rights,
                parties.defenders, parties.lawyers, parties.perpetrators,
                c.summary, sources.cell AS sources
-        FROM casework_case c
+        FROM ({cases}) c
+        LEFT JOIN ({terms("violations")}) violations ON violations.case_id = c.id
+        LEFT JOIN ({terms("rights")}) rights ON rights.case_id = c.id
         LEFT JOIN (
-            SELECT link.case_id,
-                   string_agg(NULLIF(term.slug, ''), {join} ORDER BY term.label, term.id) AS cell
-            FROM casework_case_violations link
-            JOIN casework_violationtype term ON term.id = link.violationtype_id
-            WHERE link.case_id IN ({selected}) GROUP BY link.case_id
-        ) violations ON violations.case_id = c.id
-        LEFT JOIN (
-            SELECT link.case_id,
-                   string_agg(NULLIF(term.slug, ''), {join} ORDER BY term.label, term.id) AS cell
-            FROM casework_case_rights link
-            JOIN casework_right term ON term.id = link.right_id
-            WHERE link.case_id IN ({selected}) GROUP BY link.case_id
-        ) rights ON rights.case_id = c.id
-        LEFT JOIN (
-            SELECT involvement.case_id,
-                   string_agg({party}, {join} ORDER BY involvement.id)
-                       FILTER (WHERE involvement.role = 'targeted') AS defenders,
-                   string_agg({party}, {join} ORDER BY involvement.id)
-                       FILTER (WHERE involvement.role = 'lawyer') AS lawyers,
-                   string_agg({party}, {join} ORDER BY involvement.id)
-                       FILTER (WHERE involvement.role = 'perpetrator') AS perpetrators
-            FROM casework_involvement involvement
-            LEFT JOIN ({sql(people.values("id", "shown"))}) person
-                ON person.id = involvement.person_id
-            LEFT JOIN ({sql(organisations.values("id", "name"))}) organisation
-                ON organisation.id = involvement.organisation_id
-            WHERE involvement.case_id IN ({selected})
-              AND involvement.role IN ('targeted', 'lawyer', 'perpetrator')
-            GROUP BY involvement.case_id
+            SELECT case_id,
+                   string_agg(party, {join}) FILTER (WHERE role = 'targeted') AS defenders,
+                   string_agg(party, {join}) FILTER (WHERE role = 'lawyer') AS lawyers,
+                   string_agg(party, {join}) FILTER (WHERE role = 'perpetrator') AS perpetrators
+            FROM (
+                SELECT involvement.case_id, involvement.role, {party} AS party
+                FROM casework_involvement involvement
+                LEFT JOIN ({sql(people.values("id", "shown"))}) person
+                    ON person.id = involvement.person_id
+                LEFT JOIN ({sql(organisations.values("id", "name"))}) organisation
+                    ON organisation.id = involvement.organisation_id
+                WHERE involvement.case_id IN ({selected})
+                  AND involvement.role IN ('targeted', 'lawyer', 'perpetrator')
+                ORDER BY involvement.case_id, involvement.id
+            ) ordered GROUP BY case_id
         ) parties ON parties.case_id = c.id
         LEFT JOIN (
-            SELECT link.case_id, string_agg(source.url, {join} ORDER BY source.id) AS cell
-            FROM casework_case_sources link
-            JOIN ({sql(sources.exclude(url="").values("id", "url"))}) source
-                ON source.id = link.source_id
-            WHERE link.case_id IN ({selected}) GROUP BY link.case_id
+            SELECT case_id, string_agg(url, {join}) AS cell FROM (
+                SELECT link.case_id, source.url
+                FROM casework_case_sources link
+                JOIN ({sql(sources.exclude(url="").values("id", "url"))}) source
+                    ON source.id = link.source_id
+                WHERE link.case_id IN ({selected})
+                ORDER BY link.case_id, source.id
+            ) ordered GROUP BY case_id
         ) sources ON sources.case_id = c.id
-        WHERE c.id IN ({selected})
     """  # noqa: S608 (our own SQL; the querysets' values are composed by the driver)
 
 

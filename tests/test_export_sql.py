@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.db import connection
 
+from casework import exchange
 from casework.dates import iso_partial_date, iso_partial_date_sql
 from casework.exchange import (
     CASE_COLUMNS,
@@ -141,3 +142,42 @@ def test_the_whole_export_is_one_streamed_query(awkward_cases, django_assert_max
     assert len(rest) == Case.objects.published().count()
     reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith(("SELECT", "COPY"))]
     assert len(reads) == 1 and reads[0].startswith("COPY (SELECT")
+
+
+@pytest.fixture
+def spooled(monkeypatch):
+    """Make every export of more than 4 cases "large", and keep the second halves."""
+    halves = []
+
+    class Recorded(exchange._SpooledCopy):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            halves.append(self)
+
+    monkeypatch.setattr(exchange, "PARALLEL_EXPORT_CASES", 4)
+    monkeypatch.setattr(exchange, "_SpooledCopy", Recorded)
+    return halves
+
+
+# Outside a transaction, as the admin, the commands and the public download run.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("public", [False, True])
+def test_a_large_export_written_in_two_halves_is_byte_for_byte_the_python_csv(
+        awkward_cases, spooled, public):
+    for queryset in (Case.objects.all(), Case.objects.filter(country="GE"),
+                     Case.objects.filter(reference="AZ-2017-001")):
+        assert database_csv(queryset, public) == python_csv(queryset, public)
+    assert len(spooled) == 2  # the third export is small: one backend
+    assert all(half.database.closed and half.file.closed for half in spooled)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_reader_that_stops_early_stops_the_second_half(awkward_cases, spooled):
+    lines = case_csv(Case.objects.all(), public=False)
+    assert next(lines) == ",".join(CASE_COLUMNS) + "\r\n"
+    assert next(lines).startswith("AZ-2016-001,")
+    lines.close()
+    assert len(spooled) == 1
+    assert spooled[0].database.closed and spooled[0].file.closed
+    assert not spooled[0].thread.is_alive()
+    assert not connection.in_atomic_block  # the export's transaction is over
