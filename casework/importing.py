@@ -54,6 +54,7 @@ from casework.models import (
     ViolationType,
     reference_validator,
 )
+from casework.search import refresh_later
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 BATCH = 1000  # rows per IN (...) lookup: well under SQLite's and PostgreSQL's limits
@@ -478,7 +479,8 @@ class Importer:
         if not self.report.errors and not validate_only:
             try:
                 with transaction.atomic():
-                    self.apply(plans)
+                    with refresh_later():  # search documents once per case, at the end
+                        self.apply(plans)
                     if self.dry_run and not self.deferred:
                         transaction.set_rollback(True)
             except (DatabaseError, ValidationError, StaleRecordError) as error:

@@ -16,10 +16,12 @@ whenever a case, a person, an organisation, a statement, a label or a link chang
 (receivers at the bottom of this module, connected in CaseworkConfig.ready()).
 """
 
+import contextlib
+import contextvars
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
@@ -141,9 +143,39 @@ def case_facet_keys(case: Case) -> dict[str, int]:
     return {key: 1 for key in sorted(keys) if key}
 
 
+# The cases waiting for refresh_later() to refresh them; None outside such a block.
+_pending_refresh: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
+    "pending_search_refresh", default=None)
+
+
+@contextlib.contextmanager
+def refresh_later() -> Iterator[None]:
+    """Within the block, refresh_search_documents only notes the cases; the block's end
+    refreshes each of them once, in batches. For writers that change many cases in one
+    transaction (an import that updates existing cases refreshed each case three or
+    four times, more than the rest of its work). If the block raises, nothing is
+    refreshed: the caller's transaction is rolled back anyway."""
+    if _pending_refresh.get() is not None:  # within an outer block, which refreshes
+        yield
+        return
+    pending: set[int] = set()
+    token = _pending_refresh.set(pending)
+    try:
+        yield
+    finally:
+        _pending_refresh.reset(token)
+    refresh_search_documents(pending)
+
+
 def refresh_search_documents(case_ids: Iterable[int], batch_size: int = 1000) -> None:
-    """Rebuild the documents and facet keys of these cases from their published relations."""
-    case_ids = sorted({pk for pk in case_ids if pk})
+    """Rebuild the documents and facet keys of these cases from their published relations
+    (at the end of the enclosing refresh_later() block, if there is one)."""
+    case_ids = {pk for pk in case_ids if pk}
+    pending = _pending_refresh.get()
+    if pending is not None:
+        pending.update(case_ids)
+        return
+    case_ids = sorted(case_ids)
     for start in range(0, len(case_ids), batch_size):
         cases = Case.objects.filter(pk__in=case_ids[start:start + batch_size]).prefetch_related(
             "violations", "rights",

@@ -1,0 +1,62 @@
+"""An import keeps the search documents and facet keys of the cases it writes up to date,
+refreshing each case once at the end instead of after every save (casework.search
+.refresh_later): an import updating existing cases spent most of its time there."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from casework.models import Case, Status
+from casework.search import refresh_later, refresh_search_documents
+from tests import factories
+from tests.csvfiles import case_row, write_csv
+
+pytestmark = pytest.mark.django_db
+
+REFRESH_READ = 'SELECT "casework_case"."id", "casework_case"."title"'  # refresh's first query
+
+
+def test_an_import_refreshes_each_updated_case_once_and_right(coordinator, tmp_path):
+    rows = [case_row(reference=f"AZ-2020-{n:03d}", title=f"Old title {n}",
+                     violations="arbitrary-detention", rights="expression",
+                     defenders=f"Defender {n}") for n in range(1, 6)]
+    call_command("import_cases", str(write_csv(tmp_path / "a.csv", rows)),
+                 user=coordinator.username, stdout=StringIO())
+    for n, row in enumerate(rows, start=1):
+        row.update(title=f"Zebra crossing {n}", location="Gəncə", rights="association",
+                   violations="travel-ban", defenders=f"Defender {n}; Lawyer {n}")
+    with CaptureQueriesContext(connection) as queries:
+        call_command("import_cases", str(write_csv(tmp_path / "b.csv", rows)),
+                     user=coordinator.username, stdout=StringIO())
+    assert Case.objects.filter(title__startswith="Zebra crossing").count() == 5
+    refreshes = [q for q in queries.captured_queries if q["sql"].startswith(REFRESH_READ)]
+    assert len(refreshes) == 1  # one batch for the five cases (it was 4 per case)
+    for case in Case.objects.all():
+        expected = case.search_document, case.facet_keys
+        refresh_search_documents([case.pk])
+        case.refresh_from_db()
+        assert (case.search_document, case.facet_keys) == expected  # nothing left stale
+        assert "zebra crossing" in case.search_document and "ganca" in case.search_document
+        assert "right:association" in case.facet_keys
+        assert "violation:travel-ban" in case.facet_keys
+
+
+def test_refresh_later_refreshes_at_the_end_of_the_block_and_not_after_an_error(researcher):
+    case = factories.make_case(researcher, title="Before")
+    Case.objects.filter(pk=case.pk).update(status=Status.PUBLISHED)
+    with refresh_later():
+        case.title = "After"
+        case.save()
+        case.refresh_from_db()
+        assert "after" not in case.search_document  # noted, not yet refreshed
+    case.refresh_from_db()
+    assert "after" in case.search_document
+    with pytest.raises(RuntimeError), refresh_later():
+        Case.objects.filter(pk=case.pk).update(title="Never")
+        refresh_search_documents([case.pk])
+        raise RuntimeError
+    case.refresh_from_db()
+    assert "never" not in case.search_document
