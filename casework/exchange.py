@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
 from django.db.models import F, Prefetch
-from psycopg.sql import SQL, Literal
+from psycopg.sql import SQL, Identifier, Literal
 
 from casework.dates import iso_partial_date, iso_partial_date_sql
 from casework.models import Case, Involvement, Organisation, Person, Source, Statement, Status
@@ -94,6 +94,14 @@ def case_row(case: Case, public: bool) -> dict[str, str]:
     return next(_case_chunk([values], public))
 
 
+def once_each(queryset):
+    """The queryset, or, when it joins another table (and so may repeat a case: a filter
+    on two violations, say), the cases whose id it holds: each case once."""
+    if len(queryset.query.alias_map) > 1:
+        return Case.objects.filter(pk__in=queryset.values("pk"))
+    return queryset
+
+
 _CASE_FIELDS = ("pk", "reference", "title", "country", "location", "started_on",
                 "started_on_precision", "ended_on", "ended_on_precision", "summary")
 
@@ -108,7 +116,7 @@ def case_rows(queryset, *, public: bool, chunk_size: int = 2000) -> Iterator[dic
     if public:
         # Defence in depth: whatever the caller passed, only published cases go out.
         queryset = queryset & Case.objects.published()
-    values = queryset.order_by("pk").values_list(*_CASE_FIELDS)
+    values = once_each(queryset).order_by("pk").values_list(*_CASE_FIELDS)
     last = None
     while True:
         # Keyset pagination on the id: each page is one indexed query, and
@@ -204,12 +212,15 @@ def statement_rows(queryset, chunk_size: int = 2000, cases=None) -> Iterator[dic
         yield statement_row(statement)
 
 
-# From this many cases, case_csv has two PostgreSQL backends write the export, a half
-# each, at the same time (docs/benchmarks.md): the work is one backend's CPU otherwise.
+# From this many cases, case_csv has two PostgreSQL backends write an internal export,
+# a half each, at the same time (docs/benchmarks.md): the work is one backend's CPU
+# otherwise. Public downloads, which anyone may start, keep to one backend.
 PARALLEL_EXPORT_CASES = 200_000
 # The query's sorts and hash tables (people by id, involvements by case) fit in memory
-# with this much, where the server's default of 4 MB sends them to disk. Per backend.
+# with this much, where the server's default of 4 MB sends them to disk: per sort or
+# hash, per backend. Internal exports only; the public download keeps to 64 MB.
 EXPORT_WORK_MEM = "256MB"
+PUBLIC_EXPORT_WORK_MEM = "64MB"
 
 
 def case_csv(queryset, *, public: bool) -> Iterator[str]:
@@ -219,10 +230,10 @@ def case_csv(queryset, *, public: bool) -> Iterator[str]:
     On PostgreSQL the database writes them: `COPY (SELECT …) TO STDOUT`, streamed row by
     row (flat memory), the 13 cells computed and formula-neutralised in SQL; Python's
     share is a few string operations per row (issue 4 asks for 50,000 rows/s over a
-    million cases; docs/benchmarks.md). A large export is written by two backends at
-    once, each a half of the ids, in one snapshot: the first half streams while
-    the second is spooled to an anonymous temporary file, then read back. Elsewhere (the
-    SQLite demo) the rows are built in Python.
+    million cases; docs/benchmarks.md). A large internal export is written by two
+    backends at once, each a half of the ids, in one snapshot: the first half streams
+    while the second is spooled to an anonymous temporary file, then read back.
+    Elsewhere (the SQLite demo) the rows are built in Python.
     """
     if public:
         # Defence in depth: whatever the caller passed, only published cases go out.
@@ -232,8 +243,9 @@ def case_csv(queryset, *, public: bool) -> Iterator[str]:
         yield from csv_lines(case_rows(queryset, public=public), CASE_COLUMNS)
         return
     yield next(csv_lines([], CASE_COLUMNS))  # the header, written as csv_lines writes it
-    if connection.in_atomic_block:
-        # Within the caller's transaction, whose own changes no other connection sees.
+    if public or connection.in_atomic_block:
+        # Public: one backend per anonymous download. Within the caller's transaction:
+        # its own changes are invisible to any other connection.
         yield from _copy_lines(queryset, public)
         return
     with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
@@ -247,7 +259,9 @@ def case_csv(queryset, *, public: bool) -> Iterator[str]:
         second_half = _SpooledCopy(connection, cursor.fetchone()[0],
                                    _copy_sql(queryset.filter(pk__gte=middle), public))
         try:
-            yield from _copy_lines(queryset.filter(pk__lt=middle), public)
+            for line in _copy_lines(queryset.filter(pk__lt=middle), public):
+                second_half.raise_error()  # a failed second half stops the export now
+                yield line
             yield from second_half.lines()
         finally:
             second_half.close()
@@ -278,11 +292,13 @@ def _copy_sql(queryset, public: bool) -> str | None:
     return f"COPY ({select} ORDER BY cells.id) TO STDOUT WITH (FORMAT csv)"
 
 
-# For this transaction only. The query makes one pass over each link table: parallel
-# workers would each repeat those passes (three times the work on a two-core server),
-# and its multi-value cells rely on aggregates reading their input in order.
-_EXPORT_SETTINGS = ("SET LOCAL max_parallel_workers_per_gather = 0",
-                    f"SET LOCAL work_mem = '{EXPORT_WORK_MEM}'")
+def _export_settings(public: bool) -> tuple[str, ...]:
+    """For the export's transaction only. The query makes one pass over each link table:
+    parallel workers would each repeat those passes (three times the work on a two-core
+    server), and its multi-value cells rely on aggregates reading their input in order."""
+    work_mem = PUBLIC_EXPORT_WORK_MEM if public else EXPORT_WORK_MEM
+    return ("SET LOCAL max_parallel_workers_per_gather = 0",
+            f"SET LOCAL work_mem = '{work_mem}'")
 
 
 def _copy_lines(queryset, public: bool) -> Iterator[str]:
@@ -291,11 +307,14 @@ def _copy_lines(queryset, public: bool) -> Iterator[str]:
         return
     connection = connections[queryset.db]
     with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
-        for setting in _EXPORT_SETTINGS:
+        for setting in _export_settings(public):
             cursor.execute(setting)
         with cursor.copy(copy_sql) as copy:  # psycopg's copy(), logged by Django in DEBUG
             while row := copy.read():
                 yield _line(row)
+        # Back to the session's values, for the rest of a caller's transaction.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+        cursor.execute("SET LOCAL work_mem TO DEFAULT")
 
 
 def _line(row) -> str:
@@ -306,42 +325,53 @@ def _line(row) -> str:
 
 class _SpooledCopy:
     """Runs a COPY … TO STDOUT on a connection of its own, in a thread, in the snapshot
-    exported by the caller's transaction, into an anonymous temporary file (no name,
-    readable by this process only, gone when closed); lines() then reads it back."""
+    exported by the caller's transaction, into an anonymous temporary file (it has no
+    name, is readable by the app's operating-system user only, and is gone when
+    closed); lines() then reads it back."""
 
     def __init__(self, connection, snapshot: str, copy_sql: str | None):
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         self.error: BaseException | None = None
         self.sizes = array.array("Q")  # of each row, in bytes: 8 MB per million
-        self.database = None
+        self.thread = self.database = None
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
         if copy_sql is None:
-            self.thread = None
             return
-        self.database = connection.Database.connect(**connection.get_connection_params())
-        self.thread = threading.Thread(target=self._copy, args=(snapshot, copy_sql),
-                                       name="case_csv second half", daemon=True)
-        self.thread.start()
+        try:
+            self.database = connection.Database.connect(**connection.get_connection_params())
+            self.thread = threading.Thread(
+                target=self._copy, name="case_csv second half", daemon=True,
+                args=(connection, snapshot, copy_sql))
+            self.thread.start()
+        except BaseException:
+            self.close()
+            raise
 
-    def _copy(self, snapshot: str, copy_sql: str) -> None:
+    def _copy(self, connection, snapshot: str, copy_sql: str) -> None:
         write, sizes = self.file.write, self.sizes
         try:
-            with self.database.cursor() as cursor:
+            # Django's exceptions, as from the first half's connection.
+            with connection.wrap_database_errors, self.database.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute(SQL("SET TRANSACTION SNAPSHOT {}").format(Literal(snapshot)))
-                for setting in _EXPORT_SETTINGS:
+                if role := connection.settings_dict["OPTIONS"].get("assume_role"):
+                    cursor.execute(SQL("SET ROLE {}").format(Identifier(role)))  # as Django
+                for setting in _export_settings(public=False):
                     cursor.execute(setting)
                 with cursor.copy(copy_sql) as copy:
                     while row := copy.read():
                         write(row)
                         sizes.append(len(row))
-        except BaseException as error:  # noqa: BLE001 (raised again by lines())
+        except BaseException as error:  # noqa: BLE001 (raised again by raise_error())
             self.error = error
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
 
     def lines(self) -> Iterator[str]:
         if self.thread is not None:
             self.thread.join()
-        if self.error is not None:
-            raise self.error
+        self.raise_error()
         self.file.seek(0)
         sizes = iter(self.sizes)
         while True:  # a block of rows at a time: one read for many rows
@@ -355,12 +385,15 @@ class _SpooledCopy:
 
     def close(self) -> None:
         """Stop the copy if it still runs (the reader went away), and clean up."""
-        if self.thread is not None and self.thread.is_alive():
-            self.database.cancel_safe()
-            self.thread.join()
-        if self.database is not None:
-            self.database.close()
-        self.file.close()
+        try:
+            while self.thread is not None and self.thread.is_alive():
+                # Again until it ends: a cancel that comes before the COPY starts is lost.
+                self.database.cancel_safe()
+                self.thread.join(timeout=0.5)
+        finally:
+            if self.database is not None:
+                self.database.close()
+            self.file.close()
 
 
 def _case_cells_sql(queryset, public: bool) -> str:
@@ -390,9 +423,9 @@ def _case_cells_sql(queryset, public: bool) -> str:
     join = connection.ops.compose_sql("%s", [f"{MULTI_SEPARATOR} "])
     party = "NULLIF(COALESCE(person.shown, organisation.name), '')"  # join_multi drops ''
     selected = sql(queryset.values("pk"))
-    # The cases themselves are read through the queryset, not joined to it (a half-size
-    # export would otherwise read every case).
-    cases = sql(queryset.values("id", "reference", "title", "country", "location",
+    # Through the queryset itself, not joined to it: a half-size export would otherwise
+    # read every case.
+    cases = sql(once_each(queryset).values("id", "reference", "title", "country", "location",
                                 "started_on", "started_on_precision", "ended_on",
                                 "ended_on_precision", "summary"))
 

@@ -28,6 +28,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordS
 from django.db import connection
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 
 from casework.models import (
@@ -154,7 +155,9 @@ def refresh_later() -> Iterator[None]:
     refreshes each of them once, in batches. For writers that change many cases in one
     transaction (an import that updates existing cases refreshed each case three or
     four times, more than the rest of its work). If the block raises, nothing is
-    refreshed: the caller's transaction is rolled back anyway."""
+    refreshed, so the block must run inside the transaction that the error rolls back."""
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("refresh_later() runs inside a transaction")
     if _pending_refresh.get() is not None:  # within an outer block, which refreshes
         yield
         return

@@ -5,7 +5,7 @@ for the internal export and, above all, for the public one."""
 import datetime
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection
 
 from casework import exchange
 from casework.dates import iso_partial_date, iso_partial_date_sql
@@ -137,7 +137,8 @@ def test_the_public_database_csv_shows_only_published_records_and_public_names(a
 def test_the_whole_export_is_one_streamed_query(awkward_cases, django_assert_max_num_queries):
     lines = case_csv(Case.objects.all(), public=True)
     assert next(lines) == ",".join(CASE_COLUMNS) + "\r\n"
-    with django_assert_max_num_queries(6) as captured:  # savepoint, 2 SET LOCAL, COPY
+    # savepoint, 2 SET LOCAL, COPY, 2 SET LOCAL … TO DEFAULT, release
+    with django_assert_max_num_queries(8) as captured:
         rest = list(lines)
     assert len(rest) == Case.objects.published().count()
     reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith(("SELECT", "COPY"))]
@@ -161,14 +162,16 @@ def spooled(monkeypatch):
 
 # Outside a transaction, as the admin, the commands and the public download run.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.parametrize("public", [False, True])
 def test_a_large_export_written_in_two_halves_is_byte_for_byte_the_python_csv(
-        awkward_cases, spooled, public):
+        awkward_cases, spooled):
     for queryset in (Case.objects.all(), Case.objects.filter(country="GE"),
                      Case.objects.filter(reference="AZ-2017-001")):
-        assert database_csv(queryset, public) == python_csv(queryset, public)
+        assert database_csv(queryset, False) == python_csv(queryset, False)
     assert len(spooled) == 2  # the third export is small: one backend
     assert all(half.database.closed and half.file.closed for half in spooled)
+    # Public downloads, which anyone may start, always keep to one backend.
+    assert database_csv(Case.objects.all(), True) == python_csv(Case.objects.all(), True)
+    assert len(spooled) == 2
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -181,3 +184,29 @@ def test_a_reader_that_stops_early_stops_the_second_half(awkward_cases, spooled)
     assert spooled[0].database.closed and spooled[0].file.closed
     assert not spooled[0].thread.is_alive()
     assert not connection.in_atomic_block  # the export's transaction is over
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_failed_second_half_fails_the_export_with_a_database_error(
+        awkward_cases, spooled, monkeypatch):
+    recording = exchange._SpooledCopy.__init__
+
+    def divide_by_zero(self, connection, snapshot, copy_sql):
+        recording(self, connection, snapshot, "COPY (SELECT 1/0) TO STDOUT")
+
+    monkeypatch.setattr(exchange._SpooledCopy, "__init__", divide_by_zero)
+    with pytest.raises(DataError, match="division by zero"):
+        list(case_csv(Case.objects.all(), public=False))
+    assert spooled[0].database.closed and spooled[0].file.closed
+    assert not connection.in_atomic_block
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_a_case_that_a_filter_would_repeat_is_exported_once(awkward_cases, public):
+    twice = Case.objects.filter(violations__slug__in=["-minus-first", "twin-label"])
+    assert twice.count() > twice.distinct().count()  # the join repeats cases
+    exported = database_csv(twice, public)
+    assert exported == python_csv(twice, public)
+    rows = exported.split("\r\n")[1:-1]
+    assert len(rows) == len(set(rows)) == twice.distinct().filter(
+        **({"status": Status.PUBLISHED} if public else {})).count()
