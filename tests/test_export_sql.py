@@ -2,11 +2,15 @@
 It must write exactly the bytes that the Python serialiser writes, csv_lines(case_rows()),
 for the internal export and, above all, for the public one."""
 
+import csv
 import datetime
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import DataError, connection
 
+from accounts.models import AuditEvent
 from casework import exchange
 from casework.dates import iso_partial_date, iso_partial_date_sql
 from casework.exchange import (
@@ -210,3 +214,18 @@ def test_a_case_that_a_filter_would_repeat_is_exported_once(awkward_cases, publi
     rows = exported.split("\r\n")[1:-1]
     assert len(rows) == len(set(rows)) == twice.distinct().filter(
         **({"status": Status.PUBLISHED} if public else {})).count()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_export_cases_writes_both_halves_and_records_every_row(
+        awkward_cases, spooled, coordinator, tmp_path):
+    output = tmp_path / "cases.csv"
+    call_command("export_cases", output=str(output), user=coordinator.username,
+                 stderr=StringIO())
+    assert len(spooled) == 1
+    written = output.read_bytes().decode("utf-8")
+    visible = Case.objects.visible_to(coordinator)  # not the restricted case
+    assert written == python_csv(visible, public=False)
+    event = AuditEvent.objects.filter(action="export").latest("id")
+    rows = list(csv.reader(StringIO(written, newline="")))[1:]
+    assert event.details["rows"] == visible.count() == len(rows)
