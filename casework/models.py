@@ -23,7 +23,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+from simple_history import utils as history_utils
 from simple_history.models import HistoricalRecords
+from simple_history.signals import (
+    post_create_historical_m2m_records,
+    pre_create_historical_m2m_records,
+)
 
 from accounts.models import AuditEvent
 from casework.dates import Precision, format_partial_date, normalise_to_precision, period_end
@@ -92,8 +97,33 @@ def history_user(request=None, instance=None, **kwargs):
     return None
 
 
+class CaseworkHistoricalRecords(HistoricalRecords):
+    """django-simple-history, with a cheaper m2m snapshot (the rows it writes are the same)."""
+
+    def create_historical_record_m2ms(self, history_instance, instance):
+        """The m2m snapshot of a new history row: each link of each tracked m2m field,
+        read as plain values. simple-history's own method rebuilds the record from its
+        history row once per field (a query for the fields history leaves out) and
+        loads both ends of every link: for a case, more than half the time of a save."""
+        for field in history_instance._history_m2m_fields:
+            m2m_history_model = self.m2m_models[field]
+            through = field.remote_field.through
+            links = through._base_manager.filter(
+                **{history_utils.get_m2m_field_name(field): instance}
+            ).values(*(f.attname for f in through._meta.fields))
+            rows = [m2m_history_model(history=history_instance, **link) for link in links]
+            pre_create_historical_m2m_records.send(
+                sender=m2m_history_model, rows=rows, history_instance=history_instance,
+                instance=instance, field=field)
+            created_rows = m2m_history_model.objects.bulk_create(rows)
+            post_create_historical_m2m_records.send(
+                sender=m2m_history_model, created_rows=created_rows,
+                history_instance=history_instance, instance=instance, field=field)
+
+
 def record_history(**options) -> HistoricalRecords:
-    return HistoricalRecords(bases=[RestorableHistory], get_user=history_user, **options)
+    return CaseworkHistoricalRecords(bases=[RestorableHistory], get_user=history_user,
+                                     **options)
 
 
 class Status(models.TextChoices):

@@ -78,3 +78,26 @@ def test_verifier_cannot_restore(researcher, verifier_client):
     url = f"/admin/casework/case/{case.pk}/history/{record.history_id}/restore/"
     assert verifier_client.post(url).status_code == 403
     assert Case.objects.get(pk=case.pk).version == case.version
+
+
+def test_every_save_snapshots_each_tracked_relation_as_it_stands(researcher):
+    """casework.models.CaseworkHistoricalRecords writes the m2m snapshot itself (cheaper
+    than simple-history's): the same rows, one per link, for cases and statements."""
+    case = factories.make_case(researcher)
+    case.violations.set([1, 3])
+    case.rights.set([2])
+    case.sources.set([factories.make_source(researcher, url="https://example.org/1")])
+    case.title = "Saved again"
+    case.save()
+    latest = case.history.first()
+    for name in ("violations", "rights", "sources"):
+        through = Case._meta.get_field(name).remote_field.through
+        columns = [f.attname for f in through._meta.fields]
+        links = sorted(through.objects.filter(case=case).values_list(*columns))
+        assert sorted(getattr(latest, name).values_list(*columns)) == links
+        assert links  # something to compare
+    statement = factories.make_statement(researcher)
+    statement.cases.set([case])
+    statement.quote = "Saved again"
+    statement.save()
+    assert list(statement.history.first().cases.values_list("case_id", flat=True)) == [case.pk]
