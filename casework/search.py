@@ -317,14 +317,19 @@ def _cases_of_statement(statement_id: int) -> set[int]:
                .values_list("case_id", flat=True))
 
 
-# A case's own status does not change its document or keys (search reads published() anyway).
+# A case's own status does not change its document or keys (search reads published()
+# anyway), but publishing rebuilds them: cases created in bulk (imports) have none yet.
 _CASE_DOCUMENT_FIELDS = {"title", "summary", "location", "country", "situation",
                          "search_document", "facet_keys"}
 
 
 @receiver(post_save, sender=Case)
 def _case_saved(sender, instance, raw=False, update_fields=None, **kwargs):
-    if raw or (update_fields is not None and not set(update_fields) & _CASE_DOCUMENT_FIELDS):
+    if raw:
+        return
+    if update_fields is not None and not set(update_fields) & _CASE_DOCUMENT_FIELDS and not (
+        "status" in update_fields and instance.status == Status.PUBLISHED
+    ):
         return
     refresh_search_documents([instance.pk])
 

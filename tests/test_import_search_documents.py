@@ -60,3 +60,26 @@ def test_refresh_later_refreshes_at_the_end_of_the_block_and_not_after_an_error(
         raise RuntimeError  # rolls the change back; nothing is left to refresh
     case.refresh_from_db()
     assert case.title == "After" and "never" not in case.search_document
+
+
+def test_an_imported_case_is_found_by_search_and_filters_once_published(
+    coordinator, researcher, verifier, client, tmp_path
+):
+    """New cases are written in bulk, without save(): publishing builds their documents."""
+    person = factories.make_person(researcher, name="Ana Quokkaeva", identity_public=True,
+                                   defender_type="journalist")
+    factories.publish(person, researcher, verifier)  # before the import: matched by name
+    row = case_row(reference="AZ-2020-001", title="Quokka mural case", country="AZ",
+                   violations="arbitrary-detention", rights="expression",
+                   defenders="Ana Quokkaeva")
+    call_command("import_cases", str(write_csv(tmp_path / "a.csv", [row])),
+                 user=coordinator.username, stdout=StringIO())
+    case = Case.objects.get()
+    assert case.involvements.get().person == person
+    factories.publish(case, researcher, verifier)
+
+    for params in ({"q": "quokka"}, {"q": "Quokkaeva"}, {"country": "AZ"},
+                   {"violation": "arbitrary-detention", "right": "expression"},
+                   {"role": "journalist", "status": "ongoing"}):
+        page = client.get("/cases/", params).content.decode()
+        assert "Quokka mural case" in page, params
