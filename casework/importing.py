@@ -435,6 +435,14 @@ class Importer:
         record._change_reason = f"import from {self.filename}"
         record._history_user = self.user
 
+    def _withdraw(self, record) -> None:
+        """Send a vetted record whose relations the file changes back to draft, before
+        they change: the signals that would do it then find a draft (one of them saves a
+        fresh copy of the case, which would leave this one stale)."""
+        record._history_user = self.user
+        record.withdraw_after_edit(
+            f"Changed by import from {self.filename}: back to draft for re-vetting.")
+
     def _party(self, party: Party):
         """The saved record for a party, creating new people and organisations once."""
         kind, value = party
@@ -737,6 +745,8 @@ class CaseImporter(Importer):
             self._stamp(case, creating)
             relations_changed = not creating and self._relations_changed(plan)
             case.save()
+            if relations_changed:
+                self._withdraw(case)
             # save() clears the reason; the m2m history rows below carry it too.
             case._change_reason = f"import from {self.filename}"
             source_ids = [self._source_id(url) for url in plan.source_urls]
@@ -757,11 +767,6 @@ class CaseImporter(Importer):
                     keep = [s.pk for s in existing.sources.all() if not s.url]
                     case.sources.set(keep + source_ids)
             self._set_parties(case, plan)
-            if not creating and relations_changed and case.status in (
-                Status.VERIFIED, Status.PUBLISHED
-            ):
-                case.withdraw_after_edit(
-                    f"Changed by import from {self.filename}: back to draft for re-vetting.")
             self.report.records[plan.reference] = (plan.number, case)
 
     def _create_cases(self, plans: list[CasePlan]) -> None:
@@ -1163,10 +1168,9 @@ class StatementImporter(Importer):
             cases_changed = creating or {c.reference for c in plan.existing.cases.all()} != set(
                 plan.cases)
             if cases_changed:
+                if not creating:
+                    self._withdraw(statement)
                 statement.cases.set([self.case_ids[ref] for ref in plan.cases])
-                if not creating and statement.status in (Status.VERIFIED, Status.PUBLISHED):
-                    statement.withdraw_after_edit(
-                        f"Changed by import from {self.filename}: back to draft for re-vetting.")
             self.report.records[plan.reference] = (plan.number, statement)
 
 

@@ -10,7 +10,13 @@ from django.core.management import CommandError, call_command
 from accounts.models import AuditEvent
 from casework.models import Case, Organisation, Person, Source, Statement, Status
 from tests import factories
-from tests.csvfiles import SAMPLE_CASES, SAMPLE_STATEMENTS, case_row, write_csv
+from tests.csvfiles import (
+    SAMPLE_CASES,
+    SAMPLE_STATEMENTS,
+    STATEMENT_COLUMNS,
+    case_row,
+    write_csv,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +145,43 @@ def test_a_relation_only_change_also_sends_a_published_case_back_to_draft(
     case.refresh_from_db()
     assert case.status == Status.DRAFT
     assert sorted(case.violations.values_list("slug", flat=True)) == ["censorship", "travel-ban"]
+
+
+def test_a_people_only_change_sends_a_published_case_back_to_draft_by_the_import(
+    coordinator, researcher, verifier, tmp_path
+):
+    path = write_csv(tmp_path / "one.csv", [case_row(defenders="Ann One")])
+    run("import_cases", path, user=coordinator.username)
+    case = factories.publish(Case.objects.get(), researcher, verifier)
+    write_csv(path, [case_row(defenders="Ann One; Bob Two")])
+    out, _ = run("import_cases", path, user=coordinator.username)
+    assert "0 cases were created, 1 updated" in out
+    case.refresh_from_db()
+    assert case.status == Status.DRAFT
+    assert case.review_note.startswith("Changed by import from one.csv")
+    assert sorted(i.person.name for i in case.involvements.all()) == ["Ann One", "Bob Two"]
+    withdrawn = case.history.filter(status=Status.DRAFT).latest()
+    assert withdrawn.history_user == coordinator
+
+
+def test_a_changed_case_list_sends_a_published_statement_back_to_draft_by_the_import(
+    coordinator, researcher, verifier, tmp_path
+):
+    run("import_statements", SAMPLE_STATEMENTS, user=coordinator.username,
+        cases=str(SAMPLE_CASES))
+    statement = factories.publish(Statement.objects.get(reference="ST-2016-002"),
+                                  researcher, verifier)
+    rows = list(csv.DictReader(io.StringIO(SAMPLE_STATEMENTS.read_text(encoding="utf-8"))))
+    for row in rows:
+        if row["reference"] == "ST-2016-002":
+            row["cases"] = "AZ-2016-004; AZ-2016-005"
+    path = write_csv(tmp_path / "statements.csv", rows, columns=STATEMENT_COLUMNS)
+    run("import_statements", path, user=coordinator.username)
+    statement.refresh_from_db()
+    assert statement.status == Status.DRAFT
+    assert statement.review_note.startswith("Changed by import from statements.csv")
+    assert sorted(statement.cases.values_list("reference", flat=True)) == [
+        "AZ-2016-004", "AZ-2016-005"]
 
 
 def test_people_not_listed_any_more_leave_the_case_but_witnesses_stay(coordinator, tmp_path):
