@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django_countries import countries
 from simple_history.utils import get_history_manager_for_model as history_manager
@@ -598,16 +599,22 @@ class CaseImporter(Importer):
     columns = CASE_COLUMNS
 
     def _existing(self, references: list[str]) -> dict[str, Case]:
+        """The cases of these references that the importer may see; the references of
+        restricted cases they may not see go to self.hidden (a row naming one is refused:
+        never updated, never reported as existing)."""
         found = {}
         involvements = Involvement.objects.select_related("person", "organisation").order_by("id")
-        from django.db.models import Prefetch
-
+        visible = Case.objects.visible_to(self.user)
+        self.hidden = set()
         for start in range(0, len(references), BATCH):
             chunk = references[start:start + BATCH]
-            for case in Case.objects.filter(reference__in=chunk).prefetch_related(
+            for case in visible.filter(reference__in=chunk).prefetch_related(
                 "violations", "rights", "sources", Prefetch("involvements", queryset=involvements)
             ):
                 found[case.reference] = case
+            self.hidden.update(
+                set(Case.objects.filter(reference__in=chunk).values_list("reference", flat=True))
+                - set(found))
         return found
 
     def validate(self, parsed: ParsedFile) -> list[CasePlan]:
@@ -630,6 +637,9 @@ class CaseImporter(Importer):
             if row is None:
                 continue
             reference = self._reference(row["reference"], errs, seen)
+            if reference in self.hidden:
+                errs.add("reference", f"{reference} is already taken; choose another reference")
+                reference = ""
             values = {
                 "title": self._text(row, "title", errs, 300, required=True),
                 "location": self._text(row, "location", errs, 200),
@@ -1066,7 +1076,8 @@ class StatementImporter(Importer):
         case_ids: dict[str, int] = {}
         wanted = sorted(wanted_cases)
         for start in range(0, len(wanted), BATCH):
-            case_ids.update(Case.objects.filter(reference__in=wanted[start:start + BATCH])
+            case_ids.update(Case.objects.visible_to(self.user)
+                            .filter(reference__in=wanted[start:start + BATCH])
                             .values_list("reference", "pk"))
         self.case_ids = case_ids
         urls = []
@@ -1144,7 +1155,8 @@ class StatementImporter(Importer):
     def apply(self, plans: list[StatementPlan]) -> None:
         missing = sorted({ref for plan in plans for ref in plan.cases} - set(self.case_ids))
         for start in range(0, len(missing), BATCH):
-            self.case_ids.update(Case.objects.filter(reference__in=missing[start:start + BATCH])
+            self.case_ids.update(Case.objects.visible_to(self.user)
+                                 .filter(reference__in=missing[start:start + BATCH])
                                  .values_list("reference", "pk"))
         total = len(plans)
         for done, plan in enumerate(plans, start=1):

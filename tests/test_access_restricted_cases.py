@@ -138,3 +138,39 @@ def test_a_statement_form_neither_shows_nor_drops_a_restricted_case(restricted, 
     statement.refresh_from_db()
     assert statement.quote == "Words, corrected"
     assert set(statement.cases.all()) == {restricted, visible}  # the hidden link kept
+
+
+def test_an_import_neither_reveals_nor_changes_a_restricted_case_it_may_not_see(
+        restricted, coordinator, administrator, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from casework.models import Case
+    from tests.csvfiles import STATEMENT_COLUMNS, case_row, statement_row, write_csv
+
+    cases = write_csv(tmp_path / "cases.csv", [
+        case_row(reference=restricted.reference, title="Overwritten"),
+        case_row(reference="AZ-2020-050", title="Another case")])
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_cases", str(cases), user=coordinator.username, dry_run=True,
+                     stdout=out, stderr=out)
+    assert f"row 2, reference: {restricted.reference} is already taken" in out.getvalue()
+    assert "updated" not in out.getvalue().replace("0 updated", "")
+    statements = write_csv(tmp_path / "statements.csv", [
+        statement_row(reference="ST-2020-050", cases=restricted.reference)],
+        columns=STATEMENT_COLUMNS)
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_statements", str(statements), user=coordinator.username,
+                     stdout=out, stderr=out)
+    assert f"{restricted.reference} is not a case in the database" in out.getvalue()
+    restricted.refresh_from_db()
+    assert restricted.title == "Restricted witness case"
+    assert not Case.objects.filter(reference="AZ-2020-050").exists()
+
+    # Those who see it update it as before.
+    call_command("import_cases", str(cases), user=administrator.username, stdout=StringIO())
+    restricted.refresh_from_db()
+    assert restricted.title == "Overwritten"
