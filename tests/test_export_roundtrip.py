@@ -132,6 +132,20 @@ def test_export_cases_filters_by_status_and_writes_a_file(
     assert event.details["filters"] == {"status": "any"}
 
 
+def test_an_export_cut_short_is_recorded_too(tricky_cases, coordinator):
+    class ClosedPipe(StringIO):
+        def write(self, text):
+            if self.tell() > 200:
+                raise BrokenPipeError
+            return super().write(text)
+
+    with pytest.raises(BrokenPipeError):
+        call_command("export_cases", user=coordinator.username, stdout=ClosedPipe())
+    event = AuditEvent.objects.filter(action="export").latest("id")
+    assert (event.actor, event.details["rows"], event.details["output"]) == (
+        coordinator, 7, "stdout")
+
+
 def test_export_cases_refuses_a_user_without_the_export_permission(researcher):
     from django.core.management import CommandError
 

@@ -1,8 +1,9 @@
 """python manage.py export_cases [--status STATUS] [--output FILE] [--user USERNAME]
 
 Writes cases in the CSV exchange format (docs/csv-format.md), the format import_cases
-reads, streamed row by row. The export is recorded in the audit log: under --user when
-given (who must hold the export permission), else under the operating-system account.
+reads, streamed row by row. The export is recorded in the audit log before the first row
+is written: under --user when given (who must hold the export permission), else under the
+operating-system account.
 """
 
 import getpass
@@ -47,6 +48,14 @@ class ExportCommand(BaseCommand):
         if options["status"]:
             queryset = queryset.filter(status=options["status"])
         output = options["output"]
+        # Recorded before the first row is written, as the admin's exports are: an export
+        # cut short (a broken pipe, Ctrl-C) has written rows too.
+        AuditEvent.objects.record(
+            AuditEvent.Action.EXPORT, user=user, kind=self.kind, via="command",
+            system_user=getpass.getuser() if user is None else "",
+            filters={"status": options["status"] or "any"}, rows=queryset.count(),
+            output="file" if output else "stdout",
+        )
         count = 0
         # newline="": the csv module writes CRLF itself; a text-mode file must not touch it.
         stream = open(output, "w", encoding="utf-8", newline="") if output else None  # noqa: SIM115
@@ -58,12 +67,6 @@ class ExportCommand(BaseCommand):
         finally:
             if stream:
                 stream.close()
-        AuditEvent.objects.record(
-            AuditEvent.Action.EXPORT, user=user, kind=self.kind, via="command",
-            system_user=getpass.getuser() if user is None else "",
-            filters={"status": options["status"] or "any"}, rows=count,
-            output="file" if output else "stdout",
-        )
         if output:
             self.stderr.write(f"{count} {self.kind} written to {output}.")
 
