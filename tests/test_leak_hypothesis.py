@@ -9,6 +9,7 @@ that counts, facets, charts and downloads count published records only.
 """
 
 import csv
+import datetime
 import io
 import itertools
 import json
@@ -111,7 +112,8 @@ def build(spec, marker, researcher, verifier):
             title=f"Public case {i}" if public else f"{m} title",
             summary=f"Public summary {i}" if public else f"{m} summary",
             location="Baku" if public else f"{m} location", country=country,
-            restricted=restricted, internal_notes=f"{m} notes")
+            restricted=restricted, internal_notes=f"{m} notes",
+            started_on=datetime.date(2016, i % 12 + 1, 1), started_on_precision="month")
         if with_labels:
             case.rights.add(expression)
             case.violations.add(detention)
@@ -125,6 +127,7 @@ def build(spec, marker, researcher, verifier):
                               description="Acted" if shown else f"{m} description")
         case.sources.add(*(source for source, _state in sources))
         cases.append((case, state, public))
+        case.labelled = with_labels
     statements = []
     for i, state in enumerate(spec["statements"]):
         public = state == Status.PUBLISHED
@@ -205,11 +208,20 @@ def test_no_confidential_or_unpublished_text_ever_reaches_a_public_url(
         listing = client.get("/cases/")
         assert listing.context["total"] == n
         facets = {f["name"]: f["options"] for f in listing.context["facets"]}
+        labelled = sum(1 for case in published_cases if case.labelled)
+        with_published_people = n if any(state == Status.PUBLISHED for _p, state in people) else 0
         assert sum(o["count"] for o in facets["status"]) == n
         assert sum(o["count"] for o in facets["country"]) == n
+        assert sum(o["count"] for o in facets["right"]) == labelled
+        assert sum(o["count"] for o in facets["violation"]) == labelled
+        assert sum(o["count"] for o in facets["role"]) == with_published_people
+        assert client.get("/cases/?from=2000&to=2030").context["total"] == n
         home = client.get("/")
         assert home.context["totals"]["cases"] == n
         assert home.context["by_country"].total == n
+        assert home.context["per_month"].total == n
+        assert home.context["by_right"].total == labelled
+        assert home.context["by_violation"].total == labelled
         assert home.context["totals"]["people"] == sum(
             1 for _p, state in people if state == Status.PUBLISHED)
         rows = list(csv.DictReader(io.StringIO(text_of(client.get("/cases.csv")))))
