@@ -8,8 +8,9 @@ The database must be a scratch one: the script migrates it and DELETES every cas
 statement, person, organisation and source in it. Each measurement runs in its own
 child process, so that its peak memory is its own:
 
-- import: `casework.importing` on a generated CSV of N new case rows (full validation,
-  every row saved through the model's save() with history), in one transaction;
+- import: `casework.importing` on a CSV of N new case rows from benchmarks/datagen.py,
+  as import_cases runs it (full validation, then one transaction writing the cases in
+  batches with their people, sources, links and history);
 - export: `case_csv(Case.objects.all(), public=False)` over N published cases (the code
   behind export_cases, the admin export and the reports download: on PostgreSQL COPY
   queries that the database writes, two at once from 200,000 cases), written to /dev/null.
@@ -52,88 +53,6 @@ def maxrss_mb() -> float:
 
 
 # ---------------------------------------------------------------------------
-# Data. benchmarks/datagen.py (another branch) provides case_rows() and populate();
-# until it is merged, the stand-ins below do the same job. REPLACE them with datagen.
-# ---------------------------------------------------------------------------
-
-
-def _generator():
-    try:
-        from benchmarks import datagen  # noqa: PLC0415
-
-        return datagen.case_rows, datagen.populate
-    except ImportError:
-        return _standin_case_rows, _standin_populate
-
-
-_VIOLATIONS = ["arbitrary-detention", "imprisonment", "judicial-harassment", "travel-ban",
-               "smear-campaign", "censorship", "intimidation", "surveillance"]
-_RIGHTS = ["expression", "association", "peaceful-assembly"]
-_FIRST = ["Khadija", "Giyas", "Leyla", "Arif", "Emin", "Rasul", "Intigam", "Anar", "Ilgar"]
-_LAST = ["Ismayilova", "Ibrahimov", "Yunus", "Mammadli", "Jafarov", "Aliyev", "Huseynli"]
-
-
-def _standin_case_rows(n: int, seed: int = 0):
-    """STAND-IN for benchmarks.datagen.case_rows: dict rows of CASE_COLUMNS."""
-    import random
-
-    rng = random.Random(seed)
-    for i in range(n):
-        year = 2000 + i % 25
-        people = [f"{rng.choice(_FIRST)} {rng.choice(_LAST)} {rng.randrange(2000)}"
-                  for _ in range(rng.randrange(0, 3))]
-        yield {
-            "reference": f"BN-{year}-{i:07d}",
-            "title": f"Case {i}: {rng.choice(_VIOLATIONS).replace('-', ' ')} of a defender, "
-                     f"with a comma; and a semicolon",
-            "country": rng.choice(["AZ", "GE", "AM", "Azerbaijan", "TR"]),
-            "location": rng.choice(["Baku", "Ganja", "Tbilisi", ""]),
-            "started_on": rng.choice([f"{year}", f"{year}-{1 + i % 12:02d}",
-                                      f"{year}-{1 + i % 12:02d}-{1 + i % 28:02d}", ""]),
-            "ended_on": "",
-            "violations": "; ".join(rng.sample(_VIOLATIONS, rng.randrange(1, 3))),
-            "rights": rng.choice(_RIGHTS),
-            "defenders": "; ".join(people),
-            "lawyers": rng.choice(["", f"Lawyer {rng.randrange(300)}"]),
-            "perpetrators": rng.choice(["", "Baku Court of Grave Crimes",
-                                        f"Police unit {rng.randrange(50)}"]),
-            "summary": "A summary of the case.\nIt has two lines, \"quotes\" and Ünïcödé. " * 2,
-            "sources": rng.choice(["", f"https://example.org/report/{rng.randrange(5000)}"]),
-        }
-
-
-def _standin_populate(n: int, batch_size: int = 5000) -> None:
-    """STAND-IN for benchmarks.datagen.populate: bulk-insert n published cases."""
-    import datetime
-
-    from casework.models import Case, Involvement, Person, Right, Status, ViolationType
-
-    now = datetime.datetime.now(datetime.UTC)
-    violations = list(ViolationType.objects.values_list("pk", flat=True))
-    rights = list(Right.objects.values_list("pk", flat=True))
-    people = Person.objects.bulk_create([
-        Person(name=f"{_FIRST[i % len(_FIRST)]} {_LAST[i % len(_LAST)]} {i}", version=1)
-        for i in range(1000)])
-    for start in range(0, n, batch_size):
-        cases = Case.objects.bulk_create([
-            Case(reference=f"BX-{i:08d}", title=f"Published case {i}, with comma",
-                 summary="=looks like a formula\nsecond line", country="AZ", location="Baku",
-                 started_on=datetime.date(2000 + i % 25, 1 + i % 12, 1),
-                 started_on_precision="month", status=Status.PUBLISHED, published_at=now,
-                 version=1)
-            for i in range(start, min(n, start + batch_size))
-        ], batch_size=batch_size)
-        Case.violations.through.objects.bulk_create([
-            Case.violations.through(case_id=c.pk, violationtype_id=violations[k % len(violations)])
-            for c in cases for k in (c.pk, c.pk + 3)])
-        Case.rights.through.objects.bulk_create([
-            Case.rights.through(case_id=c.pk, right_id=rights[c.pk % len(rights)]) for c in cases])
-        Involvement.objects.bulk_create([
-            Involvement(case_id=c.pk, person_id=people[c.pk % len(people)].pk, role="targeted")
-            for c in cases])
-
-
-# ---------------------------------------------------------------------------
 # The measured steps (each in a child process)
 # ---------------------------------------------------------------------------
 
@@ -167,13 +86,13 @@ def _user():
 def measure_import(n: int) -> dict:
     from django.conf import settings
 
+    from benchmarks import datagen
     from casework.exchange import CASE_COLUMNS, csv_lines
     from casework.importing import import_file
 
     _reset()
     user = _user()
-    case_rows, _populate = _generator()
-    data = "".join(csv_lines(case_rows(n, seed=0), CASE_COLUMNS)).encode("utf-8")
+    data = "".join(csv_lines(datagen.case_rows(n, seed=0), CASE_COLUMNS)).encode("utf-8")
     settings.CASEWORK_IMPORT_MAX_BYTES = len(data) + 1
     before = maxrss_mb()
     started = time.perf_counter()
@@ -187,10 +106,11 @@ def measure_import(n: int) -> dict:
 
 
 def measure_populate(n: int) -> dict:
+    from benchmarks import datagen
+
     _reset()
-    _case_rows, populate = _generator()
     started = time.perf_counter()
-    populate(n, batch_size=5000)
+    datagen.populate(n, batch_size=5000)
     return {"step": "populate", "rows": n, "seconds": time.perf_counter() - started}
 
 
@@ -232,10 +152,8 @@ def main() -> None:
     if args.child:
         child(args.child[0], int(args.child[1]))
         return
-    _, populate = _generator()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}; generator: {populate.__module__}."
-          f"{populate.__name__}")
+          f"Python {platform.python_version()}; data: benchmarks/datagen.py")
     for step, n in (("import", args.import_rows), ("populate", args.export_rows),
                     ("export", args.export_rows)):
         if n <= 0:
