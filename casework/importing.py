@@ -1073,6 +1073,14 @@ class StatementImporter(Importer):
                 reference__in=statement_refs[start:start + BATCH]
             ).select_related("speaker", "organisation", "source").prefetch_related("cases"):
                 existing[statement.reference] = statement
+        # Links to cases the importer may not see are not in their file (exports leave
+        # them out): they are neither compared nor removed.
+        linked = sorted({case.pk for statement in existing.values() for case in statement.cases.all()})
+        self.visible_links: set[int] = set()
+        for start in range(0, len(linked), BATCH):
+            self.visible_links.update(Case.objects.visible_to(self.user)
+                                      .filter(pk__in=linked[start:start + BATCH])
+                                      .values_list("pk", flat=True))
         case_ids: dict[str, int] = {}
         wanted = sorted(wanted_cases)
         for start in range(0, len(wanted), BATCH):
@@ -1150,7 +1158,14 @@ class StatementImporter(Importer):
             return True
         if self._source_changed(plan):
             return True
-        return {c.reference for c in statement.cases.all()} != set(plan.cases)
+        return self._cases_changed(plan)
+
+    def _cases_changed(self, plan: StatementPlan) -> bool:
+        return {case.reference for case in plan.existing.cases.all()
+                if case.pk in self.visible_links} != set(plan.cases)
+
+    def _hidden_links(self, statement: Statement) -> list[int]:
+        return [case.pk for case in statement.cases.all() if case.pk not in self.visible_links]
 
     def apply(self, plans: list[StatementPlan]) -> None:
         missing = sorted({ref for plan in plans for ref in plan.cases} - set(self.case_ids))
@@ -1177,12 +1192,11 @@ class StatementImporter(Importer):
                 statement.source_id = None
             self._stamp(statement, creating)
             statement.save()
-            cases_changed = creating or {c.reference for c in plan.existing.cases.all()} != set(
-                plan.cases)
-            if cases_changed:
+            if creating or self._cases_changed(plan):
+                keep = [] if creating else self._hidden_links(plan.existing)
                 if not creating:
                     self._withdraw(statement)
-                statement.cases.set([self.case_ids[ref] for ref in plan.cases])
+                statement.cases.set([self.case_ids[ref] for ref in plan.cases] + keep)
             self.report.records[plan.reference] = (plan.number, statement)
 
 

@@ -174,3 +174,31 @@ def test_an_import_neither_reveals_nor_changes_a_restricted_case_it_may_not_see(
     call_command("import_cases", str(cases), user=administrator.username, stdout=StringIO())
     restricted.refresh_from_db()
     assert restricted.title == "Overwritten"
+
+
+def test_reimporting_a_statement_export_keeps_links_the_importer_cannot_see(
+        restricted, researcher, coordinator, tmp_path):
+    import csv
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.csvfiles import STATEMENT_COLUMNS, write_csv
+
+    visible = factories.make_case(researcher, reference="AZ-2016-001")
+    statement = factories.make_statement(researcher, reference="ST-2016-009")
+    statement.cases.set([visible, restricted])
+    output = tmp_path / "statements.csv"
+    call_command("export_statements", output=str(output), user=coordinator.username,
+                 stderr=StringIO())
+    out = StringIO()
+    call_command("import_statements", str(output), user=coordinator.username, stdout=out)
+    assert "0 statements were created, 0 updated, 1 unchanged" in out.getvalue()
+    assert set(statement.cases.all()) == {visible, restricted}
+
+    other = factories.make_case(researcher, reference="AZ-2016-002")
+    rows = list(csv.DictReader(output.open(encoding="utf-8-sig", newline="")))
+    rows[0]["cases"] = "AZ-2016-002"
+    call_command("import_statements", str(write_csv(output, rows, columns=STATEMENT_COLUMNS)),
+                 user=coordinator.username, stdout=StringIO())
+    assert set(statement.cases.all()) == {other, restricted}  # the file's, and the hidden one
