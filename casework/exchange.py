@@ -15,6 +15,7 @@ organisations and sources and people's public names; the caller must pass
 import array
 import csv
 import itertools
+import re
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -82,8 +83,13 @@ def join_multi(values: Iterable[str]) -> str:
     return f"{MULTI_SEPARATOR} ".join(v for v in values if v)
 
 
+# Zero-width and other invisible characters that pasting leaves in names and links.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+
+
 def split_multi(cell: str) -> list[str]:
-    return [part.strip() for part in (cell or "").split(MULTI_SEPARATOR) if part.strip()]
+    parts = (_INVISIBLE.sub("", part).strip() for part in (cell or "").split(MULTI_SEPARATOR))
+    return [part for part in parts if part]
 
 
 def case_row(case: Case, public: bool) -> dict[str, str]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -106,6 +107,9 @@ class ImportReport:
     # reference -> (row number, saved record), for the admin's row results
     records: dict[str, tuple[int, object]] = field(default_factory=dict)
     actions: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Valid, but rolled back with the rest of its run (import_together) for errors in
+    # another file.
+    rolled_back: bool = False
 
     @property
     def ok(self) -> bool:
@@ -113,16 +117,19 @@ class ImportReport:
 
     @property
     def written(self) -> bool:
-        return self.ok and not self.dry_run
+        return self.ok and not self.dry_run and not self.rolled_back
 
     def counts(self) -> dict[str, int]:
         return {"created": len(self.created), "updated": len(self.updated),
                 "skipped": len(self.skipped), "errors": len(self.errors)}
 
     def summary(self) -> str:
-        verb = "would be" if self.dry_run or not self.ok else "were"
+        verb = "would be" if self.dry_run or not self.ok or self.rolled_back else "were"
         if not self.ok:
             head = f"{self.filename}: {len(self.errors)} error(s); nothing was imported."
+        elif self.rolled_back:
+            head = (f"{self.filename}: no errors, but nothing was imported: another file of "
+                    "this run has errors.")
         else:
             head = f"{self.filename}: {'dry run, nothing written' if self.dry_run else 'imported'}."
         parts = [
@@ -208,15 +215,22 @@ def read_csv(data: bytes, filename: str, columns: list[str], size: int | None = 
     unknown = [c for c in header if c not in columns]
     if missing:
         problems.append(f"Missing column(s): {', '.join(missing)}.")
+    if "" in unknown:
+        problems.append("A column has no name (a comma at the end of the header row?).")
+    unknown = [c for c in unknown if c]
     if unknown:
         problems.append(f"Unknown column(s): {', '.join(repr(c) for c in unknown)}.")
-    if missing or unknown:
+    if missing or unknown or "" in header:
         problems.append(f"Expected the header: {','.join(columns)}")
     if problems:
         raise ImportFileError([f"{filename}: the header row is not right.", *problems])
     if not rows:
         raise ImportFileError(f"{filename} has a header row but no data rows.")
     return ParsedFile(filename, header, rows)
+
+
+# ISO 639 code, optionally with a region or script (BCP 47): en, az, ru, pt-BR, sr-Latn.
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}")
 
 
 # ---------------------------------------------------------------------------
@@ -349,10 +363,13 @@ class Importer:
         return reference
 
     def _text(self, row, column: str, errs: _RowErrors, max_length: int | None,
-              required: bool = False) -> str:
+              required: bool = False, one_line: bool = False) -> str:
         value = row[column]
         if required and not value.strip():
             errs.add(column, "is empty; it is required")
+        if one_line and "\n" in value:
+            errs.add(column, "holds a line break, but it is one line (a double quote left "
+                             "open may have joined rows of the file into this cell)")
         if max_length and len(value) > max_length:
             errs.add(column, f"is {len(value)} characters long; the limit is {max_length}")
         return value
@@ -392,24 +409,28 @@ class Importer:
     _PEOPLE_HINT = "; give one of them a distinguishing name or alias, or leave the name out"
 
     def _person(self, name: str, column: str, errs: _RowErrors, position: int,
-                preferred: dict[str, Party] | None = None) -> Party | None:
+                preferred: dict[str, list[Party]] | None = None) -> Party | None:
         return self._party_for(name, column, errs, position, preferred, ("person",))
 
     def _organisation(self, name: str, column: str, errs: _RowErrors, position: int,
-                      preferred: dict[str, Party] | None = None,
+                      preferred: dict[str, list[Party]] | None = None,
                       people_too: bool = False) -> Party | None:
         """Organisations first; with people_too, then people; else a new organisation."""
         kinds = ("organisation", "person") if people_too else ("organisation",)
         return self._party_for(name, column, errs, position, preferred, kinds)
 
     def _party_for(self, name: str, column: str, errs: _RowErrors, position: int,
-                   preferred: dict[str, Party] | None, kinds: tuple[str, ...]) -> Party | None:
-        """Match a name against each kind in turn; no match makes a new one of the first."""
+                   preferred: dict[str, list[Party]] | None,
+                   kinds: tuple[str, ...]) -> Party | None:
+        """Match a name against each kind in turn; no match makes a new one of the first.
+
+        `preferred`: who already holds the place, by name key. Each match takes one of
+        them, so a name written twice keeps two namesakes (two "Anonymous" defenders)."""
         key = normalise_name(name)
         if not key:
             return None
-        if preferred and key in preferred:
-            return preferred[key]
+        if preferred and preferred.get(key):
+            return preferred[key].pop(0)
         if len(name) > 300:
             errs.add(column, f"name #{position} is longer than 300 characters")
             return None
@@ -577,10 +598,10 @@ def country_code(value: str) -> str | None:
     return _COUNTRY_NAMES.get(value.casefold()) or countries.by_name(value) or None
 
 
-def _current_parties(case: Case) -> dict[str, dict[str, Party]]:
+def _current_parties(case: Case) -> dict[str, dict[str, list[Party]]]:
     """Per role, the names and aliases of who is already in the case: a name in the file
     that matches one of them keeps that person, even when another person shares the name."""
-    current: dict[str, dict[str, Party]] = defaultdict(dict)
+    current: dict[str, dict[str, list[Party]]] = defaultdict(lambda: defaultdict(list))
     for involvement in case.involvements.all():
         if involvement.person_id:
             party = ("person", involvement.person_id)
@@ -589,7 +610,7 @@ def _current_parties(case: Case) -> dict[str, dict[str, Party]]:
             party = ("organisation", involvement.organisation_id)
             record = involvement.organisation
         for key in _record_keys(record.name, record.other_names):
-            current[involvement.role].setdefault(key, party)
+            current[involvement.role][key].append(party)
     return current
 
 
@@ -641,8 +662,8 @@ class CaseImporter(Importer):
                 errs.add("reference", f"{reference} is already taken; choose another reference")
                 reference = ""
             values = {
-                "title": self._text(row, "title", errs, 300, required=True),
-                "location": self._text(row, "location", errs, 200),
+                "title": self._text(row, "title", errs, 300, required=True, one_line=True),
+                "location": self._text(row, "location", errs, 200, one_line=True),
                 "summary": row["summary"],
             }
             code = country_code(row["country"])
@@ -1093,11 +1114,11 @@ class StatementImporter(Importer):
         for errs, reference, row, refs in rows:
             statement = existing.get(reference)
             values = {
-                "speaker_title": self._text(row, "speaker_title", errs, 200),
+                "speaker_title": self._text(row, "speaker_title", errs, 200, one_line=True),
                 "quote": row["quote"],
             }
             language = row["language"].strip() or "en"
-            if len(language) > 8:
+            if not LANGUAGE_CODE.fullmatch(language):
                 errs.add("language", f'"{language}" is not a language code (use ISO 639-1, '
                                      "e.g. en, az, ru)")
             values["language"] = language
@@ -1105,18 +1126,18 @@ class StatementImporter(Importer):
             values.update(said_on=said, said_on_precision=said_precision)
             preferred_speaker = {}
             if statement is not None and statement.speaker is not None:
-                preferred_speaker = {key: ("person", statement.speaker_id) for key in
+                preferred_speaker = {key: [("person", statement.speaker_id)] for key in
                                      _record_keys(statement.speaker.name,
                                                   statement.speaker.other_names)}
             speaker = self._person(row["speaker"], "speaker", errs, 1, preferred_speaker)
             preferred_org = {}
             if statement is not None and statement.organisation is not None:
-                preferred_org = {key: ("organisation", statement.organisation_id) for key in
+                preferred_org = {key: [("organisation", statement.organisation_id)] for key in
                                  _record_keys(statement.organisation.name,
                                               statement.organisation.other_names)}
             organisation = self._organisation(row["organisation"], "organisation", errs, 1,
                                               preferred_org)
-            if speaker is None and organisation is None and not errs.count:
+            if not split_multi(row["speaker"]) and not split_multi(row["organisation"]):
                 errs.add("speaker", "and organisation are both empty; give at least one")
             if not values["quote"].strip() and not (statement is not None and statement.title):
                 errs.add("quote", "is empty; it is required")
@@ -1248,6 +1269,8 @@ def import_together(user, *, cases: tuple[bytes, str] | None = None,
     for importer in importers:
         if failed or dry_run:
             importer.report.records.clear()
+        if failed and importer.report.ok:
+            importer.report.rolled_back = True
         importer.audit("rejected" if failed else None)
     return [importer.report for importer in importers]
 

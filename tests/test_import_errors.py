@@ -76,6 +76,24 @@ def test_missing_and_unknown_headers_are_named(coordinator, tmp_path):
     assert nothing_written()
 
 
+def test_a_header_with_a_trailing_comma_is_explained(coordinator, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(csv_bytes([case_row()], CASE_COLUMNS).replace(b"\r\n", b",\r\n"))
+    message, _ = import_failure(path, user=coordinator.username)
+    assert "A column has no name (a comma at the end of the header row?)." in message
+    assert "Unknown column(s)" not in message
+
+
+def test_a_quote_left_open_that_joins_rows_is_caught(coordinator, tmp_path):
+    path = tmp_path / "quote.csv"
+    good = csv_bytes([case_row(reference="AZ-2020-002", title="Another")]).split(b"\r\n")[1]
+    path.write_bytes(csv_bytes([]) + b'AZ-2020-001,"A case,AZ,,,,,,,,,,\r\n' + good
+                     + b'\r\nAZ-2020-003,x",AZ,,,,,,,,,,\r\n')
+    _, err = import_failure(path, user=coordinator.username)
+    assert "row 2, title: holds a line break, but it is one line" in err
+    assert nothing_written()
+
+
 def test_headers_match_ignoring_case_and_spaces_and_long_cells_are_read(coordinator, tmp_path):
     header = [f" {c.title()}" if i % 2 else c.upper() for i, c in enumerate(CASE_COLUMNS)]
     summary = "A long summary. " * 20_000  # 320,000 characters: over csv's default cap
@@ -132,15 +150,31 @@ def test_an_error_in_the_statements_file_also_rolls_back_its_cases(coordinator, 
         statement_row(cases="AZ-2020-001"),
         statement_row(reference="ST-2020-002", cases="AZ-2099-999", said_on="2016-02-30"),
         statement_row(reference="ST-2020-003", organisation="", speaker="", quote=""),
+        statement_row(reference="ST-2020-004", organisation="", said_on="2016-13",
+                      language="English"),
+        statement_row(reference="ST-2020-005", speaker_title="Line one\nline two",
+                      language="pt-BR"),
     ], STATEMENT_COLUMNS)
-    _, err = import_failure(statements, "import_statements", user=coordinator.username,
-                            cases=str(cases))
-    assert err.splitlines() == [
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_statements", str(statements), user=coordinator.username,
+                     cases=str(cases), stdout=out, stderr=out)
+    errors = out.getvalue()
+    assert [line for line in errors.splitlines() if line.startswith("row ")] == [
         'row 3, said_on: "2016-02-30" is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)',
         "row 3, cases: AZ-2099-999 is not a case in the database or in this import",
         "row 4, speaker: and organisation are both empty; give at least one",
         "row 4, quote: is empty; it is required",
+        # Every error of the row, the missing speaker too (pt-BR below is a language code).
+        'row 5, language: "English" is not a language code (use ISO 639-1, e.g. en, az, ru)',
+        'row 5, said_on: "2016-13" is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)',
+        "row 5, speaker: and organisation are both empty; give at least one",
+        "row 6, speaker_title: holds a line break, but it is one line (a double quote left "
+        "open may have joined rows of the file into this cell)",
     ]
+    # The valid cases file was rolled back with the rest, and says so.
+    assert "cases.csv: no errors, but nothing was imported" in errors
+    assert "1 cases would be created" in errors
     assert nothing_written()
 
 

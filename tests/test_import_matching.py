@@ -97,3 +97,34 @@ def test_a_name_shared_by_two_people_keeps_the_one_already_in_the_case(coordinat
     import_rows(tmp_path, coordinator, case_row(defenders="Ali Aliyev"))
     assert parties(case, "targeted") == [second]
     assert case.history.count() == 1  # unchanged: skipped
+
+
+def test_namesakes_in_one_case_stay_apart_on_the_round_trip(coordinator, tmp_path):
+    from casework.exchange import case_csv
+
+    first = factories.make_person(coordinator, name="Anonymous")
+    second = factories.make_person(coordinator, name="Anonymous")
+    court = factories.make_organisation(coordinator, name="Same Name")
+    officer = factories.make_person(coordinator, name="Same Name")
+    case = factories.make_case(coordinator, reference="AZ-2020-001", title="A case")
+    for party in (first, second):
+        factories.involve(case, party)
+    for party in (court, officer):
+        factories.involve(case, party, role="perpetrator")
+    path = tmp_path / "cases.csv"
+    path.write_text("".join(case_csv(Case.objects.all(), public=False)), encoding="utf-8")
+    assert "Anonymous; Anonymous" in path.read_text(encoding="utf-8")
+    out = StringIO()
+    call_command("import_cases", str(path), user=coordinator.username, stdout=out)
+    assert "0 updated, 1 unchanged" in out.getvalue()
+    assert sorted(parties(case, "targeted"), key=lambda p: p.pk) == [first, second]
+    assert set(parties(case, "perpetrator")) == {court, officer}
+
+
+def test_invisible_characters_pasted_into_names_are_ignored(coordinator, tmp_path):
+    emin = factories.make_person(coordinator, name="Emin Hüseynov")
+    import_rows(tmp_path, coordinator,
+                case_row(defenders="Emin Hüseynov\u200b; \ufeffNew\u00adcomer"))
+    case = Case.objects.get()
+    assert parties(case, "targeted")[0] == emin
+    assert Person.objects.filter(name="Newcomer").exists()
