@@ -416,6 +416,15 @@ def partial_date_fields(verbose: str):
 # Sources
 # ---------------------------------------------------------------------------
 
+# CSV files list several names or web addresses in one cell, separated by ";"
+# (docs/csv-format.md): a name or an address holding one would not survive the round trip.
+no_list_separator_in_name = RegexValidator(
+    r";", inverse_match=True, code="list_separator",
+    message=_("A name cannot contain “;”: it separates names in CSV files."))
+no_list_separator_in_url = RegexValidator(
+    r";", inverse_match=True, code="list_separator",
+    message=_("Write “;” in a web address as %%3B: it separates addresses in CSV files."))
+
 
 class Source(PartialDateMixin, ReviewableModel):
     class Reliability(models.TextChoices):
@@ -426,7 +435,8 @@ class Source(PartialDateMixin, ReviewableModel):
         E = "E", _("E – unreliable")
         F = "F", _("F – reliability cannot be judged")
 
-    url = models.URLField(_("URL"), max_length=1000, blank=True)
+    url = models.URLField(_("URL"), max_length=1000, blank=True,
+                          validators=[no_list_separator_in_url])
     citation = models.TextField(blank=True, help_text=_("Title, author, outlet: how to cite it."))
     publisher = models.CharField(max_length=200, blank=True)
     published_on, published_on_precision = partial_date_fields(_("published on"))
@@ -481,7 +491,7 @@ class Organisation(ReviewableModel):
         COMPANY = "company", _("company")
         OTHER = "other", _("other")
 
-    name = models.CharField(max_length=300)
+    name = models.CharField(max_length=300, validators=[no_list_separator_in_name])
     other_names = models.TextField(
         blank=True, help_text=_("Acronyms and other spellings, one per line (e.g. OSCE).")
     )
@@ -534,7 +544,7 @@ class Person(ReviewableModel):
         OTHER = "other", _("other")
 
     name = models.CharField(
-        max_length=300,
+        max_length=300, validators=[no_list_separator_in_name],
         help_text=_("Real name. Confidential unless the identity is public."),
     )
     other_names = models.TextField(

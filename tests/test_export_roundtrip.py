@@ -171,3 +171,22 @@ def test_statements_round_trip(coordinator, researcher, tmp_path):
     call_command("import_statements", str(path), user=coordinator.username, stdout=result)
     assert "1 unchanged (skipped)" in result.getvalue()
     assert statement.history.count() == history
+
+
+def test_names_and_web_addresses_holding_the_list_separator_are_refused_in_the_admin(
+        researcher_client):
+    """A ";" would split them in two on the round trip (docs/csv-format.md)."""
+    response = researcher_client.get("/admin/casework/person/add/")
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    data = {name: "" for name in form.fields} | {
+        "name": "Semi; Colon", "identity_public": "", "involvements-TOTAL_FORMS": "0",
+        "involvements-INITIAL_FORMS": "0"}
+    response = researcher_client.post("/admin/casework/person/add/", data)
+    assert "A name cannot contain “;”" in response.text
+    response = researcher_client.post("/admin/casework/source/add/", {
+        "url": "https://example.org/a;b", "citation": "Report"})
+    assert "Write “;” in a web address as %3B" in response.text
+    from casework.models import Person, Source
+    assert not Person.objects.filter(name="Semi; Colon").exists()
+    assert not Source.objects.exists()
