@@ -6,17 +6,16 @@ different parameters narrow each other (AND). Every count comes from the same
 published-only queryset the results come from.
 """
 
-import datetime
 
 import django_filters
 from django import forms
 from django.db import connections
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from casework import public, search
-from casework.dates import Precision, parse_partial_date, period_end
+from casework.dates import parse_partial_date, period_end
 from casework.models import Case, Person, Right, ViolationType
 
 SORTS = {
@@ -44,26 +43,6 @@ class PartialDateField(forms.CharField):
 
 class PartialDateFilter(django_filters.Filter):
     field_class = PartialDateField
-
-
-def _truncate(day: datetime.date, precision: str) -> datetime.date:
-    if precision == Precision.YEAR:
-        return day.replace(month=1, day=1)
-    if precision == Precision.MONTH:
-        return day.replace(day=1)
-    return day
-
-
-def _ends_on_or_after(field: str, day: datetime.date) -> Q:
-    """The period of a (date, precision) field ends on or after `day`.
-
-    Dates are stored as the first day of their period, so "May 2016" ends on or after
-    20 May 2016 exactly when 2016-05-01 >= the first of May.
-    """
-    return (Q(**{f"{field}_precision": Precision.YEAR, f"{field}__gte": _truncate(day, "year")})
-            | Q(**{f"{field}_precision": Precision.MONTH,
-                   f"{field}__gte": _truncate(day, "month")})
-            | Q(**{f"{field}_precision": Precision.DAY, f"{field}__gte": day}))
 
 
 def _choices_of(model):
@@ -111,20 +90,11 @@ class CaseFilter(django_filters.FilterSet):
 
     def filter_from(self, queryset, name, value):
         """Cases whose period (start to end, or the start's own period) reaches `from`."""
-        if not value:
-            return queryset
-        day, _precision = value
-        return queryset.filter(
-            (Q(ended_on__isnull=False) & _ends_on_or_after("ended_on", day))
-            | (Q(ended_on__isnull=True) & _ends_on_or_after("started_on", day)))
+        return queryset.overlapping(start=value[0]) if value else queryset
 
     def filter_to(self, queryset, name, value):
         """Cases whose period starts on or before the end of `to`."""
-        if not value:
-            return queryset
-        last = period_end(*value)
-        return queryset.filter(Q(started_on__lte=last)
-                               | Q(started_on__isnull=True, ended_on__lte=last))
+        return queryset.overlapping(end=period_end(*value)) if value else queryset
 
     def filter_sort(self, queryset, name, value):
         return queryset  # applied by ordered()

@@ -625,10 +625,37 @@ reference_validator = RegexValidator(
 )
 
 
+def _ends_on_or_after(field: str, day: datetime.date) -> Q:
+    """The period of a (date, precision) field ends on or after `day`: "May 2016"
+    (stored as 2016-05-01) ends on or after 20 May 2016 as its first day is on or after
+    the first of that month."""
+    return (Q(**{f"{field}_precision": Precision.YEAR, f"{field}__gte": day.replace(month=1, day=1)})
+            | Q(**{f"{field}_precision": Precision.MONTH, f"{field}__gte": day.replace(day=1)})
+            | Q(**{f"{field}_precision": Precision.DAY, f"{field}__gte": day}))
+
+
 class CaseQuerySet(ReviewableQuerySet):
     def published(self):
         """Published and not restricted: what the public may see."""
         return self.filter(status=Status.PUBLISHED, restricted=False)
+
+    def overlapping(self, start: datetime.date | None = None, end: datetime.date | None = None):
+        """Cases whose period overlaps `start`..`end` (either may be None: open).
+
+        A case covers the period from its start to its end, or without an end its
+        start's own period (all of 2016 for "2016", all of May for "May 2016"). Dates are
+        stored as the first day of their period. Cases without dates are left out. The
+        one rule for the public site's from/to and the coordinator reports' period.
+        """
+        queryset = self
+        if start is not None:
+            queryset = queryset.filter(
+                (Q(ended_on__isnull=False) & _ends_on_or_after("ended_on", start))
+                | (Q(ended_on__isnull=True) & _ends_on_or_after("started_on", start)))
+        if end is not None:
+            queryset = queryset.filter(Q(started_on__lte=end)
+                                       | Q(started_on__isnull=True, ended_on__lte=end))
+        return queryset
 
     def visible_to(self, user):
         """What a staff member may see in the admin, search, autocomplete, exports and
