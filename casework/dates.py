@@ -19,7 +19,7 @@ class Precision(models.TextChoices):
     YEAR = "year", _("year")
 
 
-_PATTERN = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
+_PATTERN = re.compile(r"^([0-9]{4})(?:-([0-9]{1,2}))?(?:-([0-9]{1,2}))?$")  # ASCII digits only
 FORMAT_HELP = "use YYYY, YYYY-MM or YYYY-MM-DD"
 
 

@@ -21,7 +21,8 @@ def test_exchange_form_round_trips(text):
     assert iso_partial_date(*parse_partial_date(text)) == text
 
 
-@pytest.mark.parametrize("text", ["2016-13", "2016-02-30", "25/10/2016", "May 2016", "16"])
+@pytest.mark.parametrize("text", ["2016-13", "2016-02-30", "25/10/2016", "May 2016", "16",
+                                  "\u0662\u0660\u0661\u0666"])  # Arabic-Indic digits
 def test_invalid_dates_name_the_accepted_forms(text):
     with pytest.raises(ValueError) as error:
         parse_partial_date(text)
