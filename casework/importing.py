@@ -196,8 +196,14 @@ def read_csv(data: bytes, filename: str, columns: list[str], size: int | None = 
     rows: list[tuple[int, list[str]]] = []
     try:
         # Column names are matched ignoring case and surrounding spaces ("Reference ").
-        header = [name.strip().lower() for name in next(reader)]
-        for number, cells in enumerate(reader, start=2):
+        # Blank lines before the header are skipped; rows keep their spreadsheet numbers.
+        header_number, header = 0, []
+        for cells in reader:
+            header_number += 1
+            if any(cell.strip() for cell in cells):
+                header = [name.strip().lower() for name in cells]
+                break
+        for number, cells in enumerate(reader, start=header_number + 1):
             if any(cell.strip() for cell in cells):
                 rows.append((number, cells))
     except csv.Error as error:

@@ -84,6 +84,16 @@ def test_a_header_with_a_trailing_comma_is_explained(coordinator, tmp_path):
     assert "Unknown column(s)" not in message
 
 
+def test_blank_lines_before_the_header_are_skipped_and_rows_keep_their_numbers(
+        coordinator, tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_bytes(b"\r\n,,\r\n" + csv_bytes([case_row(), case_row(reference="AZ-2020-002",
+                                                                 started_on="2016-13")]))
+    _, err = import_failure(path, user=coordinator.username)
+    assert err.splitlines() == [
+        'row 5, started_on: "2016-13" is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)']
+
+
 def test_a_quote_left_open_that_joins_rows_is_caught(coordinator, tmp_path):
     path = tmp_path / "quote.csv"
     good = csv_bytes([case_row(reference="AZ-2020-002", title="Another")]).split(b"\r\n")[1]
