@@ -451,7 +451,10 @@ class Importer:
                 errs.add(column, f"name #{position} in this cell matches {len(found)} {noun} "
                                  f"(ids {', '.join(map(str, sorted(found)))}){hint}")
                 return None
-        self.new_names.setdefault((kinds[0], key), name.strip())
+        for kind in kinds:  # named earlier in this file, as it would be once imported
+            if (kind, key) in self.new_names:
+                return (f"new_{kind}", key)
+        self.new_names[(kinds[0], key)] = name.strip()
         return (f"new_{kinds[0]}", key)
 
     # -- writing helpers -------------------------------------------------------------

@@ -66,6 +66,18 @@ def test_perpetrators_match_organisations_then_people_else_a_new_organisation(
     assert Person.objects.count() == 1
 
 
+def test_a_perpetrator_named_earlier_in_the_file_is_the_same_party(coordinator, tmp_path):
+    """As it would be if the earlier rows had been imported first."""
+    import_rows(tmp_path, coordinator,
+                case_row(reference="AZ-2020-001", lawyers="Officer Newname"),
+                case_row(reference="AZ-2020-002", perpetrators="officer newname; New Court"))
+    officer = Person.objects.get(name="Officer Newname")
+    second = Case.objects.get(reference="AZ-2020-002")
+    assert parties(second, "perpetrator")[0] == officer
+    assert not Organisation.objects.filter(name="Officer Newname").exists()
+    assert Organisation.objects.filter(name="New Court").count() == 1
+
+
 def test_vocabulary_by_slug_or_label_and_country_by_code_or_name(coordinator, tmp_path):
     import_rows(tmp_path, coordinator, case_row(
         country="azerbaijan", violations="CYBER-ATTACK; smear campaign",
