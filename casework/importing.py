@@ -740,10 +740,8 @@ class CaseImporter(Importer):
         return self._sources_changed(plan) or self._parties_changed(plan)
 
     def _sources_changed(self, plan: CasePlan) -> bool:
-        current = {s.pk for s in plan.existing.sources.all() if s.url}
-        if any(url not in self.source_ids for url in plan.source_urls):
-            return True
-        return current != {self.source_ids[url] for url in plan.source_urls}
+        """Compared by web address: a case may hold two sources with one address."""
+        return {s.url for s in plan.existing.sources.all() if s.url} != set(plan.source_urls)
 
     def _parties_changed(self, plan: CasePlan) -> bool:
         current = defaultdict(set)
@@ -803,9 +801,14 @@ class CaseImporter(Importer):
                 if {r.pk for r in existing.rights.all()} != plan.rights:
                     case.rights.set(plan.rights)
                 if self._sources_changed(plan):
-                    # Sources without a URL cannot be written in CSV: they stay.
-                    keep = [s.pk for s in existing.sources.all() if not s.url]
-                    case.sources.set(keep + source_ids)
+                    # Sources without a URL cannot be written in CSV: they stay, as do
+                    # those whose address the file still lists.
+                    keep = [s.pk for s in existing.sources.all()
+                            if not s.url or s.url in plan.source_urls]
+                    present = {s.url for s in existing.sources.all()}
+                    case.sources.set(keep + [pk for url, pk in zip(plan.source_urls, source_ids,
+                                                                   strict=True)
+                                             if url not in present])
             self._set_parties(case, plan)
             self.report.records[plan.reference] = (plan.number, case)
 

@@ -140,3 +140,23 @@ def test_invisible_characters_pasted_into_names_are_ignored(coordinator, tmp_pat
     case = Case.objects.get()
     assert parties(case, "targeted")[0] == emin
     assert Person.objects.filter(name="Newcomer").exists()
+
+
+def test_sources_are_compared_by_web_address_on_reimport(coordinator, tmp_path):
+    from casework.exchange import case_csv
+
+    twice = [factories.make_source(coordinator, url="https://example.org/a") for _ in range(2)]
+    other = factories.make_source(coordinator, url="https://example.org/b")
+    case = factories.make_case(coordinator, reference="AZ-2020-001", title="A case")
+    case.sources.set([*twice, other])
+    path = tmp_path / "cases.csv"
+    path.write_text("".join(case_csv(Case.objects.all(), public=False)), encoding="utf-8")
+    out = StringIO()
+    call_command("import_cases", str(path), user=coordinator.username, stdout=out)
+    assert "0 updated, 1 unchanged" in out.getvalue()
+
+    import_rows(tmp_path, coordinator, case_row(
+        title="A case", sources="https://example.org/a; https://example.org/c"))
+    assert set(case.sources.values_list("url", flat=True)) == {
+        "https://example.org/a", "https://example.org/c"}
+    assert set(twice) <= set(case.sources.all())  # both records of the address stay
