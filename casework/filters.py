@@ -9,6 +9,7 @@ published-only queryset the results come from.
 
 import django_filters
 from django import forms
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +50,18 @@ def _choices_of(model):
     return [(term.slug, term.label) for term in model.objects.order_by("label")]
 
 
+class CaseFilterForm(forms.Form):
+    def clean_q(self):
+        q = self.cleaned_data.get("q") or ""
+        if q.strip() and not search.has_terms(q):
+            # Nothing to look for: no results to show, and no slow scan for close matches.
+            raise forms.ValidationError(
+                _("“%(q)s” has no word to search for (very common words such as “the” and "
+                  "“or” are left out): search for something more specific."),
+                params={"q": q.strip()})
+        return q
+
+
 class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", max_length=200, label=_("Search"))
     # The facet filters all look up Case.facet_keys (see casework.search.case_facet_keys).
@@ -70,6 +83,9 @@ class CaseFilter(django_filters.FilterSet):
 
     # The filters whose options show counts (their values are keys of Case.facet_keys).
     FACETS = ("country", "right", "violation", "role", "status")
+
+    class Meta:
+        form = CaseFilterForm
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -157,7 +173,10 @@ class CaseFilter(django_filters.FilterSet):
 
 def count_facet_keys(queryset) -> list[tuple[str, int]]:
     """(facet key, number of cases) over the cases of `queryset`, in one query."""
-    sql, params = queryset.order_by().values("facet_keys").query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().values("facet_keys").query.sql_with_params()
+    except EmptyResultSet:  # queryset.none(): nothing to count
+        return []
     connection = connections[queryset.db]
     if connection.vendor == "postgresql":
         keys, key = "jsonb_object_keys(matches.facet_keys) AS key", "key"

@@ -254,6 +254,20 @@ def _set_close_match_threshold() -> None:
                        [CLOSE_MATCH_THRESHOLD])
 
 
+def has_terms(text: str) -> bool:
+    """Whether a query has something to look for: a word, on PostgreSQL one that is not a
+    stop word ("the", "or" and punctuation alone have none)."""
+    text = (text or "").strip()
+    if not text:
+        return False
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT numnode(websearch_to_tsquery(%s::regconfig, %s)) > 0",
+                           [SEARCH_CONFIG, normalise(text)])
+            return cursor.fetchone()[0]
+    return any(required or excluded for required, excluded in parse_query(text).groups)
+
+
 def search_cases(queryset: QuerySet, text: str, *, close: bool = False) -> QuerySet:
     """Cases of `queryset` matching `text`, annotated with `rank` (higher is better).
 

@@ -76,6 +76,18 @@ def test_near_miss_spelling_shows_close_matches(client, demo):
     assert "showing close matches" in response.text
 
 
+@pytest.mark.parametrize("q", ['"', '""', '-"', "or", "or or", "...", "!", "(", "the",
+                               "and or"])
+def test_a_query_with_no_word_to_look_for_is_explained_not_an_error(client, demo, q):
+    """Punctuation, operators and stop words alone: a 400 that says so, never a 500, and
+    no slow scan for close matches (which found "More than 10,000" for "the")."""
+    for url in ("/cases/", "/cases.csv", "/cases.json"):
+        response = client.get(url, {"q": q})
+        assert response.status_code == 400, (url, q)
+        assert "has no word to search for" in response.content.decode()
+    assert client.get("/cases/", {"q": "the graffiti"}).context["total"] == 1
+
+
 def test_ranked_by_relevance_with_a_query_newest_first_without(client, researcher, verifier):
     older = factories.make_case(researcher, title="Activist detained", started_on="2015-01-01",
                                 summary="Detained once.")
