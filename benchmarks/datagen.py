@@ -327,7 +327,8 @@ def populate(n: int, batch_size: int = 20000, seed: int = 0, progress=None) -> d
                       + [right_labels[r] for r in data["rights"]])
             document = build_document(
                 title=data["title"], names=names,
-                other=[data["summary"], data["location"], countries.name(data["country"]),
+                other=[data["reference"], data["summary"], data["location"],
+                       countries.name(data["country"]),
                        *labels])
             cases.append((case_id, *reviewable.values(), data["reference"], data["title"],
                            data["summary"], "", data["country"], data["location"],

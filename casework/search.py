@@ -87,16 +87,35 @@ def normalise(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# Azerbaijani (and Turkish) names are spelt in English with c as j, x as kh and q as g
+# (Cəfərov = Jafarov, Xədicə = Khadija, Qasımov = Gasimov, Hacıyev = Hajiyev). Those
+# letters are English letters too, so a name gets that spelling as well only when it is
+# written with a letter only these languages use.
+_AZERBAIJANI_LETTERS = re.compile("[əƏıİğĞ]")
+_ENGLISH_SPELLING = str.maketrans({"c": "j", "C": "J", "x": "kh", "X": "Kh", "q": "g",
+                                   "Q": "G", "ğ": "g", "Ğ": "G"})
+
+
+def english_spelling(name: str) -> str | None:
+    """The usual English spelling of an Azerbaijani name, or None for other names."""
+    if not _AZERBAIJANI_LETTERS.search(name or ""):
+        return None
+    return name.translate(_ENGLISH_SPELLING)
+
+
 # ---------------------------------------------------------------------------
 # The document
 # ---------------------------------------------------------------------------
 
 
 def build_document(*, title: str, names: Iterable[str], other: Iterable[str]) -> str:
-    """Three lines, weighted A (title), B (names), D (the rest) by the PostgreSQL trigger."""
+    """Three lines, weighted A (title), B (names), D (the rest) by the PostgreSQL trigger.
+    Names written in Azerbaijani come with their English spelling."""
+    names = [n for n in names if n]
+    names += [spelling for spelling in map(english_spelling, names) if spelling]
     return "\n".join([
         normalise(title),
-        normalise(" ".join(dict.fromkeys(n for n in names if n))),
+        normalise(" ".join(dict.fromkeys(names))),
         normalise(" ".join(o for o in other if o)),
     ])
 
@@ -124,7 +143,8 @@ def case_document(case: Case) -> str:
         organisation = statement.organisation
         if organisation is not None and organisation.status == "published":
             names += [organisation.name, *organisation.alias_list]
-    other = [case.summary, case.location, case.country.name if case.country else ""]
+    other = [case.reference, case.summary, case.location,
+             case.country.name if case.country else ""]
     other += [v.label for v in case.violations.all()] + [r.label for r in case.rights.all()]
     return build_document(title=case.title, names=names, other=other)
 
@@ -185,8 +205,8 @@ def refresh_search_documents(case_ids: Iterable[int], batch_size: int = 1000) ->
             Prefetch("involvements", queryset=_published_involvements(),
                      to_attr="public_involvements"),
             Prefetch("statements", queryset=_published_statements(), to_attr="public_statements"),
-        ).only("id", "title", "summary", "location", "country", "situation", "search_document",
-               "facet_keys")
+        ).only("id", "reference", "title", "summary", "location", "country", "situation",
+               "search_document", "facet_keys")
         documents, keys = [], []
         for case in cases:
             document, facet_keys = case_document(case), case_facet_keys(case)

@@ -61,6 +61,30 @@ def test_mammadov_finds_məmmədov(client, researcher, verifier):
     assert references(client.get("/cases/", {"q": "Mammadov"})) == [case.reference]
 
 
+@pytest.mark.parametrize("name, query", [
+    ("Cəfər Cəfərov", "Jafarov"), ("Xədicə Qasımova", "Khadija Gasimova"),
+    ("Elçin Hacıyev", "Hajiyev"), ("Tofiq Yağublu", "Yagublu"),
+])
+def test_azerbaijani_names_are_found_by_their_english_spelling(
+        client, researcher, verifier, name, query):
+    person = factories.make_person(researcher, name=name, identity_public=True)
+    factories.publish(person, researcher, verifier)
+    case = factories.make_case(researcher, title="Journalist detained")
+    factories.involve(case, person)
+    factories.publish(case, researcher, verifier)
+    assert references(client.get("/cases/", {"q": query})) == [case.reference]
+    assert not client.get("/cases/", {"q": "Jase"}).context["total"]  # English words stay
+
+
+def test_a_case_is_found_by_its_reference_and_downloads_from_its_page(client, demo):
+    assert references(client.get("/cases/", {"q": "AZ-2016-002"})) == ["AZ-2016-002"]
+    page = client.get("/cases/AZ-2016-002/")
+    link = next(href for href in __import__("re").findall(r'href="([^"]+)"', page.text)
+                if href.startswith("/cases.csv"))
+    rows = b"".join(client.get(link.replace("&amp;", "&")).streaming_content).decode()
+    assert rows.count("AZ-2016-0") == 1 and "AZ-2016-002" in rows
+
+
 def test_web_search_syntax(client, demo):
     assert references(client.get("/cases/", {"q": '"youth activist"'})) == ["AZ-2016-002"]
     both = references(client.get("/cases/", {"q": "graffiti or disbarment"}))

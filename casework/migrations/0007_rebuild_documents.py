@@ -1,0 +1,20 @@
+"""Search documents now hold the case's reference and the English spelling of
+Azerbaijani names (Cəfərov = Jafarov): rebuild those of published cases. Drafts get
+theirs when they are published (casework.search rebuilds a document on publication)."""
+
+from django.db import migrations
+
+
+def rebuild_published(apps, schema_editor):
+    # Uses the live code, as 0004 does: the documents' rules live in casework.search.
+    from casework.search import refresh_search_documents
+
+    Case = apps.get_model("casework", "Case")
+    refresh_search_documents(
+        Case.objects.filter(status="published").values_list("pk", flat=True).iterator())
+
+
+class Migration(migrations.Migration):
+    dependencies = [("casework", "0006_no_list_separator")]
+
+    operations = [migrations.RunPython(rebuild_published, migrations.RunPython.noop)]
