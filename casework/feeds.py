@@ -26,9 +26,8 @@ class LatestCasesFeed(Feed):
         return case.summary
 
     def item_link(self, case):
-        return case.get_absolute_url()
-
-    def item_guid(self, case):
+        # Also each entry's <id>: Django makes it absolute (Atom wants an absolute IRI),
+        # and a case's URL is its permanent reference.
         return case.get_absolute_url()
 
     def item_pubdate(self, case):

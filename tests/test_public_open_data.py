@@ -79,6 +79,8 @@ def test_atom_feed_lists_newly_published_cases(client, researcher, verifier):
     assert titles == [f"{case.reference}: Fresh case"]
     assert feed.find("atom:entry/atom:link", ns).get("href").endswith(
         f"/cases/{case.reference}/")
+    # Atom ids are absolute IRIs (RFC 4287, 4.2.6): the case's permalink.
+    assert feed.find("atom:entry/atom:id", ns).text == f"http://testserver/cases/{case.reference}/"
 
 
 def test_sitemap_lists_published_permalinks(client, researcher, verifier):
