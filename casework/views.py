@@ -21,6 +21,7 @@ from casework.models import Case, Involvement, Person, Right, ViolationType
 
 PER_PAGE = 20
 STATEMENTS_PER_PAGE = 20
+CASES_PER_PAGE = 50  # on a person's or an organisation's page
 
 
 # Like a search engine (and Elasticsearch's default), the results count is exact up to
@@ -203,7 +204,8 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(public.people(), pk=pk)
     context = {
         "person": person,
-        "involvements": _case_involvements().filter(person=person),
+        "cases": Paginator(_case_involvements().filter(person=person), CASES_PER_PAGE)
+        .get_page(request.GET.get("page")),
         "statements": public.statements().filter(speaker=person).order_by("-said_on", "id"),
     }
     return render(request, "casework/person_detail.html", context)
@@ -214,7 +216,8 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = get_object_or_404(public.organisations(), pk=pk)
     context = {
         "organisation": organisation,
-        "involvements": _case_involvements().filter(organisation=organisation),
+        "cases": Paginator(_case_involvements().filter(organisation=organisation),
+                           CASES_PER_PAGE).get_page(request.GET.get("page")),
         "statements": public.statements().filter(organisation=organisation)
         .order_by("-said_on", "id"),
         "signed": public.statements().filter(signatories=organisation).order_by("-said_on", "id"),

@@ -161,3 +161,24 @@ def test_pages_run_a_constant_number_of_queries(
         with django_assert_max_num_queries(12):
             assert client.get(url).status_code == 200, url
     assert Case.objects.published().count() == size
+
+
+def test_a_persons_and_an_organisations_cases_come_a_page_at_a_time(
+        client, researcher, verifier, django_assert_max_num_queries):
+    from casework.views import CASES_PER_PAGE
+
+    person = factories.publish(factories.make_person(researcher, name="Busy Lawyer",
+                                                     identity_public=True), researcher, verifier)
+    court = factories.publish(factories.make_organisation(researcher, name="Busy Court"),
+                              researcher, verifier)
+    for n in range(CASES_PER_PAGE + 3):
+        case = factories.make_case(researcher, title=f"Case number {n}")
+        factories.involve(case, person, role="lawyer")
+        factories.involve(case, court, role="perpetrator")
+        factories.publish(case, researcher, verifier)
+    for url in (person.get_absolute_url(), court.get_absolute_url()):
+        with django_assert_max_num_queries(12):
+            first = client.get(url)
+        assert first.text.count("Case number") == CASES_PER_PAGE
+        assert f"({CASES_PER_PAGE + 3})" in first.text and 'rel="next"' in first.text
+        assert client.get(url, {"page": 2}).text.count("Case number") == 3
