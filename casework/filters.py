@@ -50,7 +50,18 @@ def _choices_of(model):
     return [(term.slug, term.label) for term in model.objects.order_by("label")]
 
 
-class CaseFilterForm(forms.Form):
+class PeriodForm(forms.Form):
+    """A filter form with `from` and `to` partial dates: the range may not be reversed."""
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("from"), data.get("to")
+        if start and end and start[0] > period_end(*end):
+            self.add_error("to", _("The range ends before it starts: “to” is before “from”."))
+        return data
+
+
+class CaseFilterForm(PeriodForm):
     def clean_q(self):
         q = self.cleaned_data.get("q") or ""
         if q.strip() and not search.has_terms(q):
@@ -200,4 +211,13 @@ CaseFilter.base_filters = {
 
 
 def public_case_filter(data) -> CaseFilter:
+    """The public filter over `data` (request.GET), empty values left out: `country=`
+    from an emptied form field means no country, not an invalid one."""
+    data = data.copy()
+    for name in list(data):
+        values = [value for value in data.getlist(name) if value.strip()]
+        if values:
+            data.setlist(name, values)
+        else:
+            del data[name]
     return CaseFilter(data, queryset=public.cases())

@@ -28,7 +28,7 @@ from django_countries import countries
 from accounts.models import AuditEvent
 from casework.dates import Precision, period_end
 from casework.exchange import case_csv, csv_lines
-from casework.filters import PartialDateFilter
+from casework.filters import PartialDateFilter, PeriodForm
 from casework.models import Case, Right, Status, ViolationType
 from casework.resources import audit_filters
 
@@ -47,6 +47,7 @@ class CaseReportFilter(django_filters.FilterSet):
     class Meta:
         model = Case
         fields = ["country", "violations", "rights", "status"]
+        form = PeriodForm
 
     def filter_from(self, queryset, name, value):
         return queryset.overlapping(start=value[0]) if value else queryset

@@ -133,6 +133,7 @@ def test_date_range_overlaps_partial_dates(client, researcher, verifier, params,
     ({"status": "sleeping"}, "sleeping"),
     ({"sort": "random"}, "random"),
     ({"q": "x" * 500}, "at most 200"),
+    ({"from": "2017", "to": "2016"}, "“to” is before “from”"),
 ])
 def test_invalid_values_give_a_clear_message(client, db, params, message):
     response = client.get("/cases/", params)
@@ -141,6 +142,12 @@ def test_invalid_values_give_a_clear_message(client, db, params, message):
     assert "not valid" in response.text
     csv = client.get("/cases.csv", params)
     assert csv.status_code == 400 and message in csv.text
+
+
+def test_empty_parameters_mean_no_filter(client, published_case):
+    response = client.get("/cases/?q=&country=&right=&violation=&role=&from=&status=&sort=")
+    assert response.status_code == 200 and response.context["total"] == 1
+    assert client.get("/cases.csv?country=&q=").status_code == 200
 
 
 def test_bad_page_number_is_not_an_error(client, published_case):
