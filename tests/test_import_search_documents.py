@@ -16,7 +16,8 @@ from tests.csvfiles import case_row, write_csv
 
 pytestmark = pytest.mark.django_db
 
-REFRESH_READ = 'SELECT "casework_case"."id", "casework_case"."title"'  # refresh's first query
+REFRESH_READ = ('SELECT "casework_case"."id", "casework_case"."reference", '  # refresh's
+                '"casework_case"."title"')  # first query
 
 
 def test_an_import_refreshes_each_updated_case_once_and_right(coordinator, tmp_path):
