@@ -97,16 +97,21 @@ def _facet_options(case_filter: CaseFilter, counts: dict[str, dict[str, int]]) -
     return facets
 
 
+def _url_without(request: HttpRequest, name: str) -> str:
+    """This search without one of its parameters, from its first page."""
+    rest = request.GET.copy()
+    rest.pop(name, None)
+    rest.pop("page", None)
+    return "?" + rest.urlencode()
+
+
 def _active_filters(request: HttpRequest) -> list[dict]:
     """Each active parameter with the URL that drops it: the empty state's suggestions."""
     active = []
     for name in ("q", "country", "right", "violation", "role", "from", "to", "status"):
         values = [v for v in request.GET.getlist(name) if v]
         if values:
-            rest = request.GET.copy()
-            rest.pop(name, None)
-            rest.pop("page", None)
-            active.append({"name": name, "values": values, "url": "?" + rest.urlencode()})
+            active.append({"name": name, "values": values, "url": _url_without(request, name)})
     return active
 
 
@@ -115,7 +120,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     case_filter = public_case_filter(request.GET)
     context = {"filter": case_filter, "sorts": SORTS.items(), "active": _active_filters(request)}
     if not case_filter.is_valid():
-        context["errors"] = case_filter.form.errors
+        context["errors"] = [{"field": field, "messages": messages,
+                              "without": _url_without(request, field)}
+                             for field, messages in case_filter.form.errors.items()]
         return render(request, "casework/case_list.html", context, status=400)
     results, close, total = _search(case_filter, count=True)
     if total > RESULTS_LIMIT:

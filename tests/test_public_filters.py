@@ -144,6 +144,12 @@ def test_invalid_values_give_a_clear_message(client, db, params, message):
     assert csv.status_code == 400 and message in csv.text
 
 
+def test_an_invalid_parameter_can_be_dropped_keeping_the_rest(client, db):
+    response = client.get("/cases/", {"q": "graffiti", "country": "XX", "page": "2"})
+    assert response.status_code == 400
+    assert '<a href="?q=graffiti">Search without country</a>' in response.text
+
+
 def test_empty_parameters_mean_no_filter(client, published_case):
     response = client.get("/cases/?q=&country=&right=&violation=&role=&from=&status=&sort=")
     assert response.status_code == 200 and response.context["total"] == 1
