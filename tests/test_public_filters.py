@@ -148,6 +148,12 @@ def test_an_invalid_parameter_can_be_dropped_keeping_the_rest(client, db):
     response = client.get("/cases/", {"q": "graffiti", "country": "XX", "page": "2"})
     assert response.status_code == 400
     assert '<a href="?q=graffiti">Search without country</a>' in response.text
+    assert "<title>Error: Cases" in response.text  # said on page load
+
+
+def test_the_number_of_results_is_in_the_page_title(client, published_case):
+    # Without JavaScript every search is a page load: the title is what is announced.
+    assert "<title>1 · Cases" in client.get("/cases/").text
 
 
 def test_empty_parameters_mean_no_filter(client, published_case):
