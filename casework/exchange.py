@@ -83,12 +83,14 @@ def join_multi(values: Iterable[str]) -> str:
     return f"{MULTI_SEPARATOR} ".join(v for v in values if v)
 
 
-# Zero-width and other invisible characters that pasting leaves in names and links.
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+# Invisible characters that pasting leaves in names and links: soft hyphen, zero-width
+# space, direction marks, word joiner and invisible operators, byte order mark. (Not the
+# zero-width joiner and non-joiner, which Persian and Kurdish spellings need.)
+INVISIBLE = re.compile("[\u00ad\u200b\u200e\u200f\u2060-\u2064\ufeff]")
 
 
 def split_multi(cell: str) -> list[str]:
-    parts = (_INVISIBLE.sub("", part).strip() for part in (cell or "").split(MULTI_SEPARATOR))
+    parts = (INVISIBLE.sub("", part).strip() for part in (cell or "").split(MULTI_SEPARATOR))
     return [part for part in parts if part]
 
 

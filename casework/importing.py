@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -42,7 +41,13 @@ from simple_history.utils import get_history_manager_for_model as history_manage
 
 from accounts.models import AuditEvent
 from casework.dates import parse_partial_date
-from casework.exchange import CASE_COLUMNS, STATEMENT_COLUMNS, restore_formula, split_multi
+from casework.exchange import (
+    CASE_COLUMNS,
+    INVISIBLE,
+    STATEMENT_COLUMNS,
+    restore_formula,
+    split_multi,
+)
 from casework.models import (
     Case,
     Involvement,
@@ -235,10 +240,6 @@ def read_csv(data: bytes, filename: str, columns: list[str], size: int | None = 
     return ParsedFile(filename, header, rows)
 
 
-# ISO 639 code, optionally with a region or script (BCP 47): en, az, ru, pt-BR, sr-Latn.
-LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}")
-
-
 # ---------------------------------------------------------------------------
 # Matching names
 # ---------------------------------------------------------------------------
@@ -254,8 +255,9 @@ _FOLD = str.maketrans({
 
 @functools.lru_cache(maxsize=100_000)  # the same names come back row after row
 def normalise_name(name: str) -> str:
-    """The key names are matched on: no accents, no case, single spaces."""
-    text = unicodedata.normalize("NFKD", (name or "").translate(_FOLD))
+    """The key names are matched on: no accents, no case, single spaces, nothing
+    invisible (in the file or in the database: a stored name may hold one too)."""
+    text = unicodedata.normalize("NFKD", INVISIBLE.sub("", name or "").translate(_FOLD))
     text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(text.casefold().translate(_FOLD).split())
 
@@ -436,7 +438,11 @@ class Importer:
         if not key:
             return None
         if preferred and preferred.get(key):
-            return preferred[key].pop(0)
+            party = preferred[key][0]
+            for parties in preferred.values():  # taken: under its other names too
+                while party in parties:
+                    parties.remove(party)
+            return party
         if len(name) > 300:
             errs.add(column, f"name #{position} is longer than 300 characters")
             return None
@@ -1130,7 +1136,9 @@ class StatementImporter(Importer):
                 "quote": row["quote"],
             }
             language = row["language"].strip() or "en"
-            if not LANGUAGE_CODE.fullmatch(language):
+            try:  # the model's rules: a code, at most 8 characters
+                Statement._meta.get_field("language").run_validators(language)
+            except ValidationError:
                 errs.add("language", f'"{language}" is not a language code (use ISO 639-1, '
                                      "e.g. en, az, ru)")
             values["language"] = language
@@ -1141,14 +1149,15 @@ class StatementImporter(Importer):
                 preferred_speaker = {key: [("person", statement.speaker_id)] for key in
                                      _record_keys(statement.speaker.name,
                                                   statement.speaker.other_names)}
-            speaker = self._person(row["speaker"], "speaker", errs, 1, preferred_speaker)
+            speaker = self._person(self._one_name(row, "speaker", errs), "speaker", errs, 1,
+                                   preferred_speaker)
             preferred_org = {}
             if statement is not None and statement.organisation is not None:
                 preferred_org = {key: [("organisation", statement.organisation_id)] for key in
                                  _record_keys(statement.organisation.name,
                                               statement.organisation.other_names)}
-            organisation = self._organisation(row["organisation"], "organisation", errs, 1,
-                                              preferred_org)
+            organisation = self._organisation(self._one_name(row, "organisation", errs),
+                                              "organisation", errs, 1, preferred_org)
             if not split_multi(row["speaker"]) and not split_multi(row["organisation"]):
                 errs.add("speaker", "and organisation are both empty; give at least one")
             if not values["quote"].strip() and not (statement is not None and statement.title):
@@ -1172,6 +1181,14 @@ class StatementImporter(Importer):
             plan.action = self._classify(plan.reference, plan.number, plan.existing,
                                          plan.existing is not None and self._changed(plan))
         return plans
+
+    def _one_name(self, row, column: str, errs: _RowErrors) -> str:
+        """The one name of a speaker or organisation cell, cleaned as list values are."""
+        names = split_multi(row[column])
+        if len(names) > 1:
+            errs.add(column, "holds more than one name (a “;” separates names)")
+            return ""
+        return names[0] if names else ""
 
     def _source_changed(self, plan: StatementPlan) -> bool:
         statement = plan.existing

@@ -416,6 +416,11 @@ def partial_date_fields(verbose: str):
 # Sources
 # ---------------------------------------------------------------------------
 
+# An ISO 639 code, optionally with a region or script (BCP 47): en, az, ru, pt-BR, sr-Latn.
+language_code_validator = RegexValidator(
+    r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$", code="language_code",
+    message=_("Not a language code: use ISO 639-1, e.g. en, az, ru."))
+
 # CSV files list several names or web addresses in one cell, separated by ";"
 # (docs/csv-format.md): a name or an address holding one would not survive the round trip.
 no_list_separator_in_name = RegexValidator(
@@ -557,7 +562,8 @@ class Person(ReviewableModel):
                     "Otherwise the public sees the pseudonym."),
     )
     pseudonym = models.CharField(
-        max_length=200, blank=True, help_text=_("Shown instead of the name when the identity is withheld.")
+        max_length=200, blank=True, validators=[no_list_separator_in_name],
+        help_text=_("Shown instead of the name when the identity is withheld."),
     )
     gender = models.CharField(max_length=8, choices=Gender.choices, blank=True)
     occupation = models.CharField(max_length=200, blank=True)
@@ -869,7 +875,8 @@ class Statement(PartialDateMixin, ReviewableModel):
     quote = models.TextField(blank=True, help_text=_("The words as said; or leave empty and "
                                                      "give the statement's title."))
     language = models.CharField(
-        max_length=8, default="en", help_text=_("ISO 639-1 code, e.g. en, az, ru.")
+        max_length=8, default="en", validators=[language_code_validator],
+        help_text=_("ISO 639-1 code, e.g. en, az, ru (pt-BR with a region)."),
     )
     source = models.ForeignKey(
         Source, null=True, blank=True, on_delete=models.PROTECT, related_name="statements"

@@ -164,6 +164,7 @@ def test_an_error_in_the_statements_file_also_rolls_back_its_cases(coordinator, 
                       language="English"),
         statement_row(reference="ST-2020-005", speaker_title="Line one\nline two",
                       language="pt-BR"),
+        statement_row(reference="ST-2020-006", organisation="One; Two", language="sr-Latn-RS"),
     ], STATEMENT_COLUMNS)
     out = StringIO()
     with pytest.raises(CommandError):
@@ -181,6 +182,9 @@ def test_an_error_in_the_statements_file_also_rolls_back_its_cases(coordinator, 
         "row 5, speaker: and organisation are both empty; give at least one",
         "row 6, speaker_title: holds a line break, but it is one line (a double quote left "
         "open may have joined rows of the file into this cell)",
+        # Longer than the column (8): refused here, not by the database at the end.
+        'row 7, language: "sr-Latn-RS" is not a language code (use ISO 639-1, e.g. en, az, ru)',
+        "row 7, organisation: holds more than one name (a “;” separates names)",
     ]
     # The valid cases file was rolled back with the rest, and says so.
     assert "cases.csv: no errors, but nothing was imported" in errors

@@ -160,3 +160,21 @@ def test_sources_are_compared_by_web_address_on_reimport(coordinator, tmp_path):
     assert set(case.sources.values_list("url", flat=True)) == {
         "https://example.org/a", "https://example.org/c"}
     assert set(twice) <= set(case.sources.all())  # both records of the address stay
+
+
+def test_a_stored_name_holding_an_invisible_character_still_matches(coordinator, tmp_path):
+    pasted = factories.make_person(coordinator, name="Emin\u200b Hüseynov")
+    import_rows(tmp_path, coordinator, case_row(defenders="Emin Hüseynov"))
+    assert parties(Case.objects.get(), "targeted") == [pasted]
+    assert Person.objects.count() == 1
+
+
+def test_a_namesake_named_by_an_alias_is_not_taken_twice(coordinator, tmp_path):
+    first = factories.make_person(coordinator, name="Anonymous", other_names="Anon")
+    second = factories.make_person(coordinator, name="Anonymous")
+    case = factories.make_case(coordinator, reference="AZ-2020-001", title="A case")
+    for person in (first, second):
+        factories.involve(case, person)
+    import_rows(tmp_path, coordinator, case_row(title="A case", defenders="Anon; Anonymous"))
+    assert sorted(parties(case, "targeted"), key=lambda p: p.pk) == [first, second]
+    assert case.history.count() == 1  # unchanged: skipped
