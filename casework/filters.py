@@ -61,6 +61,24 @@ class PeriodForm(forms.Form):
         return data
 
 
+class PeriodFilters:
+    """The `from` and `to` filters of a FilterSet (the public search, the reports): cases
+    whose period overlaps the range (CaseQuerySet.overlapping)."""
+
+    def filter_from(self, queryset, name, value):
+        return queryset.overlapping(start=value[0]) if value else queryset
+
+    def filter_to(self, queryset, name, value):
+        return queryset.overlapping(end=period_end(*value)) if value else queryset
+
+    @staticmethod
+    def period_filters(help_text="") -> dict:
+        # `from` is a Python keyword, so the filters are added by name.
+        return {"from": PartialDateFilter(method="filter_from", label=_("From"),
+                                          help_text=help_text),
+                "to": PartialDateFilter(method="filter_to", label=_("To"), help_text=help_text)}
+
+
 class CaseFilterForm(PeriodForm):
     def clean_q(self):
         q = self.cleaned_data.get("q") or ""
@@ -73,7 +91,7 @@ class CaseFilterForm(PeriodForm):
         return q
 
 
-class CaseFilter(django_filters.FilterSet):
+class CaseFilter(PeriodFilters, django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", max_length=200, label=_("Search"))
     # The facet filters all look up Case.facet_keys (see casework.search.case_facet_keys).
     country = django_filters.MultipleChoiceFilter(
@@ -114,14 +132,6 @@ class CaseFilter(django_filters.FilterSet):
             return queryset
         values = [value] if isinstance(value, str) else value
         return queryset.filter(facet_keys__has_any_keys=[f"{name}:{v}" for v in values])
-
-    def filter_from(self, queryset, name, value):
-        """Cases whose period (start to end, or the start's own period) reaches `from`."""
-        return queryset.overlapping(start=value[0]) if value else queryset
-
-    def filter_to(self, queryset, name, value):
-        """Cases whose period starts on or before the end of `to`."""
-        return queryset.overlapping(end=period_end(*value)) if value else queryset
 
     def filter_sort(self, queryset, name, value):
         return queryset  # applied by ordered()
@@ -200,11 +210,9 @@ def count_facet_keys(queryset) -> list[tuple[str, int]]:
         return cursor.fetchall()
 
 
-# `from` is a Python keyword, so the date filters are added by name.
 CaseFilter.base_filters = {
     **{k: v for k, v in CaseFilter.base_filters.items() if k not in ("status", "sort")},
-    "from": PartialDateFilter(method="filter_from", label=_("From")),
-    "to": PartialDateFilter(method="filter_to", label=_("To")),
+    **PeriodFilters.period_filters(),
     "status": CaseFilter.base_filters["status"],
     "sort": CaseFilter.base_filters["sort"],
 }

@@ -26,18 +26,19 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from accounts.models import AuditEvent
-from casework.dates import Precision, period_end
+from casework.dates import Precision
 from casework.exchange import case_csv, csv_lines
-from casework.filters import PartialDateFilter, PeriodForm
+from casework.filters import PeriodFilters, PeriodForm
 from casework.models import Case, Right, Status, ViolationType
 from casework.resources import audit_filters
 
 NONE = "(none)"
 UNKNOWN = "(date unknown)"
 PERIODS = ("year", "month")
+MAX_FILLED_PERIODS = 600  # columns with no case are shown within at most 50 years of months
 
 
-class CaseReportFilter(django_filters.FilterSet):
+class CaseReportFilter(PeriodFilters, django_filters.FilterSet):
     country = django_filters.ChoiceFilter(choices=list(countries))
     violations = django_filters.ModelChoiceFilter(
         queryset=ViolationType.objects.all(), label=_("Violation type"))
@@ -49,19 +50,12 @@ class CaseReportFilter(django_filters.FilterSet):
         fields = ["country", "violations", "rights", "status"]
         form = PeriodForm
 
-    def filter_from(self, queryset, name, value):
-        return queryset.overlapping(start=value[0]) if value else queryset
-
-    def filter_to(self, queryset, name, value):
-        return queryset.overlapping(end=period_end(*value)) if value else queryset
-
 
 # The period comes first, named as on the public site (`from` is a Python keyword).
 _PERIOD_HELP = _("YYYY, YYYY-MM or YYYY-MM-DD. Cases whose period overlaps the range, as "
                  "on the public site.")
 CaseReportFilter.base_filters = {
-    "from": PartialDateFilter(method="filter_from", label=_("From"), help_text=_PERIOD_HELP),
-    "to": PartialDateFilter(method="filter_to", label=_("To"), help_text=_PERIOD_HELP),
+    **PeriodFilters.period_filters(_PERIOD_HELP),
     **CaseReportFilter.base_filters,
 }
 
@@ -90,8 +84,9 @@ def _all_periods(keys: set[tuple[int, int]], by: str) -> list[tuple[int, int]]:
     a time series (empty ones count 0); "month unknown" only for years that have one."""
     dated = [key for key in keys if key != (9999, 99) and key[1] != 13]
     periods = set(keys)
-    if dated:
-        first, last = min(dated), max(dated)
+    first, last = (min(dated), max(dated)) if dated else (None, None)
+    span = (last[0] - first[0]) * (1 if by == "year" else 12) if dated else 0
+    if dated and span <= MAX_FILLED_PERIODS:  # (a mistyped year 0201 must not fill 20,000)
         if by == "year":
             periods |= {(year, 0) for year in range(first[0], last[0] + 1)}
         else:
@@ -172,6 +167,9 @@ def reports_view(request: HttpRequest) -> HttpResponse:
     errors = dict(report_filter.errors) if report_filter.is_bound else {}
     if by not in PERIODS:
         errors["by"] = [_("Count by “year” or “month”.")]
+    for name in sorted(set(request.GET) - {*report_filter.form.fields, "by", "download"}):
+        # An old or mistyped parameter (started_from) must not look applied when it is not.
+        errors[name] = [_("Not a report parameter: the period is “from” and “to”.")]
     if download and download not in ("cases", *TABLE_COLUMNS):
         errors["download"] = [_("There is no table “%(name)s” to download.") % {"name": download}]
     if errors:

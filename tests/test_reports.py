@@ -164,7 +164,7 @@ def test_the_period_is_the_public_sites_overlap_of_partial_dates(coordinator_cli
 
 @pytest.mark.parametrize("params", [
     {"from": "May 2016"}, {"status": "bogus"}, {"by": "week"}, {"rights": "999"},
-    {"to": "2015", "from": "2016"}])
+    {"to": "2015", "from": "2016"}, {"started_from": "2016-01-01"}])
 def test_invalid_filters_are_named_and_nothing_is_counted_or_downloaded(
         coordinator_client, cases, params):
     page = coordinator_client.get(URL, params)
