@@ -353,7 +353,7 @@ def _cases_of_statement(statement_id: int) -> set[int]:
 
 # A case's own status does not change its document or keys (search reads published()
 # anyway), but publishing rebuilds them: cases created in bulk (imports) have none yet.
-_CASE_DOCUMENT_FIELDS = {"title", "summary", "location", "country", "situation",
+_CASE_DOCUMENT_FIELDS = {"reference", "title", "summary", "location", "country", "situation",
                          "search_document", "facet_keys"}
 
 

@@ -203,7 +203,7 @@ def _case_involvements():
     return (Involvement.objects.filter(case__in=Case.objects.published())
             .select_related("case")
             .only("id", "role", "description", "case", *(f"case__{f}" for f in public.CASE_FIELDS))
-            .order_by("-case__started_on", "case__reference"))
+            .order_by("-case__started_on", "case__reference", "id"))
 
 
 @require_safe

@@ -1,8 +1,11 @@
 """Search at /cases/: natural queries on the demo data, spelling variants, web-search
 syntax, close matches, and a search document that follows publication."""
 
+import re
+
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from casework.models import Case, Person
 from casework.search import normalise
@@ -69,17 +72,19 @@ def test_azerbaijani_names_are_found_by_their_english_spelling(
         client, researcher, verifier, name, query):
     person = factories.make_person(researcher, name=name, identity_public=True)
     factories.publish(person, researcher, verifier)
-    case = factories.make_case(researcher, title="Journalist detained")
+    case = factories.make_case(researcher, title="The case of a journalist detained")
     factories.involve(case, person)
     factories.publish(case, researcher, verifier)
     assert references(client.get("/cases/", {"q": query})) == [case.reference]
-    assert not client.get("/cases/", {"q": "Jase"}).context["total"]  # English words stay
+    assert references(client.get("/cases/", {"q": "case journalist"})) == [case.reference]
+    # Only names get the spelling: "jase" is no exact match for the title's "case".
+    assert client.get("/cases/", {"q": "jase journalist"}).context["close_matches"]
 
 
 def test_a_case_is_found_by_its_reference_and_downloads_from_its_page(client, demo):
     assert references(client.get("/cases/", {"q": "AZ-2016-002"})) == ["AZ-2016-002"]
     page = client.get("/cases/AZ-2016-002/")
-    link = next(href for href in __import__("re").findall(r'href="([^"]+)"', page.text)
+    link = next(href for href in re.findall(r'href="([^"]+)"', page.text)
                 if href.startswith("/cases.csv"))
     rows = b"".join(client.get(link.replace("&amp;", "&")).streaming_content).decode()
     assert rows.count("AZ-2016-0") == 1 and "AZ-2016-002" in rows
@@ -100,6 +105,8 @@ def test_near_miss_spelling_shows_close_matches(client, demo):
     assert "showing close matches" in response.text
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="stop words are PostgreSQL's (SQLite searches them as text)")
 @pytest.mark.parametrize("q", ['"', '""', '-"', "or", "or or", "...", "!", "(", "the",
                                "and or"])
 def test_a_query_with_no_word_to_look_for_is_explained_not_an_error(client, demo, q):
