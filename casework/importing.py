@@ -601,7 +601,10 @@ def _vocabulary(model) -> dict[str, int]:
     return found
 
 
-_COUNTRY_NAMES = {str(name).casefold(): code for code, name in countries}
+# English names matched as people's names are (case, accents, spacing: "Cote d'Ivoire"),
+# with the short forms English-language reports use for two of them.
+_COUNTRY_NAMES = {normalise_name(str(name)): code for code, name in countries} | {
+    "united states": "US", "usa": "US", "uk": "GB"}
 
 
 def country_code(value: str) -> str | None:
@@ -610,7 +613,7 @@ def country_code(value: str) -> str | None:
         return None
     if len(value) == 2 and value.upper() in countries:
         return value.upper()
-    return _COUNTRY_NAMES.get(value.casefold()) or countries.by_name(value) or None
+    return _COUNTRY_NAMES.get(normalise_name(value)) or countries.by_name(value) or None
 
 
 def _current_parties(case: Case) -> dict[str, dict[str, list[Party]]]:

@@ -178,3 +178,12 @@ def test_a_namesake_named_by_an_alias_is_not_taken_twice(coordinator, tmp_path):
     import_rows(tmp_path, coordinator, case_row(title="A case", defenders="Anon; Anonymous"))
     assert sorted(parties(case, "targeted"), key=lambda p: p.pk) == [first, second]
     assert case.history.count() == 1  # unchanged: skipped
+
+
+@pytest.mark.parametrize("written, code", [
+    ("Cote d'Ivoire", "CI"), ("Côte d’Ivoire", "CI"), ("united  states", "US"), ("UK", "GB"),
+    ("Türkiye", "TR"), ("Turkey", "TR")])
+def test_countries_match_by_name_ignoring_accents_and_by_common_short_names(written, code):
+    from casework.importing import country_code
+
+    assert country_code(written) == code
