@@ -80,6 +80,15 @@ class PeriodFilters:
 
 
 class CaseFilterForm(PeriodForm):
+    SINGLE = ("q", "from", "to", "status", "sort")  # the others may be repeated (OR)
+
+    def clean(self):
+        data = super().clean()
+        for name in self.SINGLE:
+            if hasattr(self.data, "getlist") and len(self.data.getlist(name)) > 1:
+                self.add_error(name, _("Give one value: this parameter cannot be repeated."))
+        return data
+
     def clean_q(self):
         q = self.cleaned_data.get("q") or ""
         if q.strip() and not search.has_terms(q):

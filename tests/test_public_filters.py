@@ -134,6 +134,7 @@ def test_date_range_overlaps_partial_dates(client, researcher, verifier, params,
     ({"sort": "random"}, "random"),
     ({"q": "x" * 500}, "at most 200"),
     ({"from": "2017", "to": "2016"}, "“to” is before “from”"),
+    ({"status": ["ongoing", "concluded"]}, "cannot be repeated"),
 ])
 def test_invalid_values_give_a_clear_message(client, db, params, message):
     response = client.get("/cases/", params)
