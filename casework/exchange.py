@@ -84,9 +84,12 @@ def join_multi(values: Iterable[str]) -> str:
 
 
 # Invisible characters that pasting leaves in names and links: soft hyphen, zero-width
-# space, direction marks, word joiner and invisible operators, byte order mark. (Not the
-# zero-width joiner and non-joiner, which Persian and Kurdish spellings need.)
-INVISIBLE = re.compile("[\u00ad\u200b\u200e\u200f\u2060-\u2064\ufeff]")
+# space, direction marks, embeddings, overrides and isolates (right-to-left text), word
+# joiner and invisible operators, byte order mark. (Not the zero-width joiner and
+# non-joiner, which Persian and Kurdish spellings need: names keep them, and only name
+# matching ignores them.)
+INVISIBLE = re.compile(
+    "[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 def split_multi(cell: str) -> list[str]:

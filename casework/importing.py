@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -253,11 +254,15 @@ _FOLD = str.maketrans({
 })
 
 
+_JOINERS = re.compile("[\u200c\u200d]")  # kept in names, ignored when matching them
+
+
 @functools.lru_cache(maxsize=100_000)  # the same names come back row after row
 def normalise_name(name: str) -> str:
     """The key names are matched on: no accents, no case, single spaces, nothing
     invisible (in the file or in the database: a stored name may hold one too)."""
-    text = unicodedata.normalize("NFKD", INVISIBLE.sub("", name or "").translate(_FOLD))
+    text = unicodedata.normalize("NFKD", _JOINERS.sub("", INVISIBLE.sub("", name or ""))
+                                 .translate(_FOLD))
     text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(text.casefold().translate(_FOLD).split())
 
@@ -716,16 +721,19 @@ class CaseImporter(Importer):
             current = _current_parties(case) if case is not None else {}
             parties: dict[str, list[Party]] = {}
             for column, role in ROLE_COLUMNS.items():
-                found: list[Party] = []
-                for position, name in enumerate(split_multi(row[column]), start=1):
+                names = split_multi(row[column])
+                preferred = current.get(role)
+                # Names that only one of those already in the place answers to go first,
+                # so that a name several answer to ("Anonymous") takes the one left.
+                candidates = [len((preferred or {}).get(normalise_name(name), ())) for name in names]
+                matched: list[Party | None] = [None] * len(names)
+                for i in sorted(range(len(names)), key=lambda i: candidates[i] or len(names) + 1):
                     if column == "perpetrators":
-                        party = self._organisation(name, column, errs, position,
-                                                   current.get(role), people_too=True)
+                        matched[i] = self._organisation(names[i], column, errs, i + 1, preferred,
+                                                        people_too=True)
                     else:
-                        party = self._person(name, column, errs, position, current.get(role))
-                    if party is not None and party not in found:
-                        found.append(party)
-                parties[role] = found
+                        matched[i] = self._person(names[i], column, errs, i + 1, preferred)
+                parties[role] = list(dict.fromkeys(p for p in matched if p is not None))
             if errs.count or not reference:
                 continue
             plans.append(CasePlan(number, reference, values, chosen["violations"],

@@ -85,7 +85,7 @@ def _all_periods(keys: set[tuple[int, int]], by: str) -> list[tuple[int, int]]:
     dated = [key for key in keys if key != (9999, 99) and key[1] != 13]
     periods = set(keys)
     first, last = (min(dated), max(dated)) if dated else (None, None)
-    span = (last[0] - first[0]) * (1 if by == "year" else 12) if dated else 0
+    span = (last[0] - first[0]) * 12 + (last[1] - first[1]) if dated else 0  # in months
     if dated and span <= MAX_FILLED_PERIODS:  # (a mistyped year 0201 must not fill 20,000)
         if by == "year":
             periods |= {(year, 0) for year in range(first[0], last[0] + 1)}

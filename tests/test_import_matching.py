@@ -175,9 +175,20 @@ def test_a_namesake_named_by_an_alias_is_not_taken_twice(coordinator, tmp_path):
     case = factories.make_case(coordinator, reference="AZ-2020-001", title="A case")
     for person in (first, second):
         factories.involve(case, person)
-    import_rows(tmp_path, coordinator, case_row(title="A case", defenders="Anon; Anonymous"))
-    assert sorted(parties(case, "targeted"), key=lambda p: p.pk) == [first, second]
-    assert case.history.count() == 1  # unchanged: skipped
+    for cell in ("Anon; Anonymous", "Anonymous; Anon"):  # in either order
+        import_rows(tmp_path, coordinator, case_row(title="A case", defenders=cell))
+        assert sorted(parties(case, "targeted"), key=lambda p: p.pk) == [first, second]
+        assert case.history.count() == 1  # unchanged: skipped
+
+
+def test_joiners_in_persian_and_kurdish_names_are_kept_but_not_needed_to_match(
+        coordinator, tmp_path):
+    stored = factories.make_person(coordinator, name="Mohammadreza")
+    import_rows(tmp_path, coordinator,
+                case_row(defenders="Mohammad\u200creza; Newname\u200cwith Joiner"))
+    case = Case.objects.get()
+    assert parties(case, "targeted")[0] == stored
+    assert Person.objects.filter(name="Newname\u200cwith Joiner").exists()
 
 
 @pytest.mark.parametrize("written, code", [

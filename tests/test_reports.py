@@ -139,6 +139,10 @@ def test_monthly_columns_are_a_time_series_and_a_year_only_case_is_its_own_colum
                                  "2016 (month unknown)"]
     assert report["matrix"][0]["counts"] == [1, 0, 0, 1, 1]
     assert coordinator_client.get(URL).context["report"]["periods"] == ["2015", "2016"]
+    # A mistyped year does not fill centuries of empty columns, by year or by month.
+    factories.make_case(researcher, started_on=datetime.date(1016, 1, 1),
+                        started_on_precision="year")
+    assert coordinator_client.get(URL).context["report"]["periods"] == ["1016", "2015", "2016"]
 
 
 def test_the_period_is_the_public_sites_overlap_of_partial_dates(coordinator_client, researcher):
@@ -170,6 +174,8 @@ def test_invalid_filters_are_named_and_nothing_is_counted_or_downloaded(
     page = coordinator_client.get(URL, params)
     assert page.status_code == 400
     assert "Nothing is counted until the filters above are corrected" in page.text
+    if "started_from" in params:
+        assert "<strong>started_from</strong>: Not a report parameter" in page.text
     assert "No cases match" not in page.text
     for download in ("matrix", "cases"):
         response = coordinator_client.get(URL, {**params, "download": download})
