@@ -143,6 +143,10 @@ USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
 
+# ISO 3166-1 has no code for Kosovo; XK is the user-assigned code the European Commission,
+# the OSCE, the Council of Europe and most data sets use for it.
+COUNTRIES_OVERRIDE = {"XK": "Kosovo"}
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.getenv("STATIC_ROOT", BASE_DIR / "var" / "static"))

@@ -193,7 +193,7 @@ def test_joiners_in_persian_and_kurdish_names_are_kept_but_not_needed_to_match(
 
 @pytest.mark.parametrize("written, code", [
     ("Cote d'Ivoire", "CI"), ("Côte d’Ivoire", "CI"), ("united  states", "US"), ("UK", "GB"),
-    ("Türkiye", "TR"), ("Turkey", "TR")])
+    ("Türkiye", "TR"), ("Turkey", "TR"), ("Kosovo", "XK"), ("xk", "XK")])
 def test_countries_match_by_name_ignoring_accents_and_by_common_short_names(written, code):
     from casework.importing import country_code
 

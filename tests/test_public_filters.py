@@ -66,6 +66,14 @@ def test_country_role_and_status_filters(client, researcher, verifier):
     assert facet(client.get("/cases/"), "status") == {"ongoing": 1, "concluded": 1}
 
 
+def test_kosovo_is_a_country_of_its_own(client, researcher, verifier):
+    kosovo = factories.publish(factories.make_case(researcher, country="XK"), researcher, verifier)
+    response = client.get("/cases/", {"country": "XK"})
+    assert refs(response) == {kosovo.reference}
+    assert "Kosovo" in response.text
+    assert "Kosovo" in client.get(kosovo.get_absolute_url()).text
+
+
 def test_role_ignores_unpublished_people(client, researcher, verifier):
     hidden = factories.make_person(researcher, name="H", defender_type="blogger")
     case = factories.make_case(researcher)
