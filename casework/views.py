@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterator
 
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -17,11 +17,12 @@ from django_countries import countries
 from casework import charts, public, search
 from casework.exchange import case_csv, case_rows
 from casework.filters import SORTS, CaseFilter, public_case_filter
-from casework.models import Case, Involvement, Person, Right, ViolationType
+from casework.models import Case, Involvement, Person, Right, Statement, ViolationType
 
 PER_PAGE = 20
 STATEMENTS_PER_PAGE = 20
 CASES_PER_PAGE = 50  # on a person's or an organisation's page
+STATEMENTS_ON_RECORD_PAGE = 10  # the latest, with a link to all of them
 
 
 # Like a search engine (and Elasticsearch's default), the results count is exact up to
@@ -213,7 +214,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "person": person,
         "cases": Paginator(_case_involvements().filter(person=person), CASES_PER_PAGE)
         .get_page(request.GET.get("page")),
-        "statements": public.statements().filter(speaker=person).order_by("-said_on", "id"),
+        **_latest_statements(public.statements().filter(speaker=person)),
     }
     return render(request, "casework/person_detail.html", context)
 
@@ -225,11 +226,27 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "organisation": organisation,
         "cases": Paginator(_case_involvements().filter(organisation=organisation),
                            CASES_PER_PAGE).get_page(request.GET.get("page")),
-        "statements": public.statements().filter(organisation=organisation)
-        .order_by("-said_on", "id"),
-        "signed": public.statements().filter(signatories=organisation).order_by("-said_on", "id"),
+        **_latest_statements(_statements_of(organisation)),
     }
     return render(request, "casework/organisation_detail.html", context)
+
+
+def _statements_of(organisation):
+    """Public statements the organisation made or signed."""
+    return public.statements().filter(
+        Q(organisation=organisation)
+        | Q(pk__in=Statement.signatories.through.objects.filter(organisation=organisation)
+            .values("statement"))
+    )
+
+
+def _latest_statements(statements) -> dict:
+    """The latest statements for a person's or an organisation's page, and how many
+    there are in all (the page links to the full list when there are more)."""
+    return {
+        "statements": statements.order_by("-said_on", "-id")[:STATEMENTS_ON_RECORD_PAGE],
+        "statements_count": statements.count(),
+    }
 
 
 def _statement_prefetches() -> list:
@@ -240,10 +257,29 @@ def _statement_prefetches() -> list:
 
 @require_safe
 def statement_list(request: HttpRequest) -> HttpResponse:
-    statements = (public.statements().prefetch_related(*_statement_prefetches())
-                  .order_by("-said_on", "-id"))
+    """All public statements, or (?person=ID, ?organisation=ID) one speaker's or one
+    organisation's, including those it signed. An unknown or unpublished person or
+    organisation is a 404, as on their own page."""
+    statements = public.statements()
+    person = organisation = None
+    if request.GET.get("person"):
+        person = get_object_or_404(public.people(), pk=_record_id(request, "person"))
+        statements = statements.filter(speaker=person)
+    elif request.GET.get("organisation"):
+        organisation = get_object_or_404(public.organisations(),
+                                         pk=_record_id(request, "organisation"))
+        statements = _statements_of(organisation)
+    statements = statements.prefetch_related(*_statement_prefetches()).order_by("-said_on", "-id")
     page = Paginator(statements, STATEMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "casework/statement_list.html", {"page": page})
+    return render(request, "casework/statement_list.html",
+                  {"page": page, "person": person, "organisation": organisation})
+
+
+def _record_id(request: HttpRequest, parameter: str) -> int:
+    value = request.GET.get(parameter, "")
+    if not value.isascii() or not value.isdigit():
+        raise Http404
+    return int(value)
 
 
 @require_safe

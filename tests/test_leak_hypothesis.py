@@ -180,6 +180,9 @@ def test_no_confidential_or_unpublished_text_ever_reaches_a_public_url(
         urls += [person.get_absolute_url() for person, _s in people]
         urls += [organisation.get_absolute_url() for organisation, _s in organisations]
         urls += [statement.get_absolute_url() for statement, _s in statements]
+        urls += [f"/statements/?person={person.pk}" for person, _s in people]
+        urls += [f"/statements/?organisation={organisation.pk}"
+                 for organisation, _s in organisations]
 
         for url in urls:
             response = client.get(url)
@@ -198,6 +201,7 @@ def test_no_confidential_or_unpublished_text_ever_reaches_a_public_url(
         for person, state in people:
             expected = 200 if state == Status.PUBLISHED else 404
             assert client.get(person.get_absolute_url()).status_code == expected
+            assert client.get("/statements/", {"person": person.pk}).status_code == expected
 
         # Searching for the marker finds nothing, exactly or as a close match.
         for term in (marker, f"{marker} notes", marker[:-1]):

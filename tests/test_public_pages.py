@@ -182,3 +182,52 @@ def test_a_persons_and_an_organisations_cases_come_a_page_at_a_time(
         assert first.text.count("Case number") == CASES_PER_PAGE
         assert f"({CASES_PER_PAGE + 3})" in first.text and 'rel="next"' in first.text
         assert client.get(url, {"page": 2}).text.count("Case number") == 3
+
+
+def test_a_persons_and_an_organisations_latest_statements_link_to_all_of_them(
+        client, researcher, verifier, django_assert_max_num_queries):
+    from casework.views import STATEMENTS_ON_RECORD_PAGE
+
+    speaker = factories.publish(factories.make_person(researcher, name="Frequent Speaker",
+                                                      identity_public=True), researcher, verifier)
+    body = factories.publish(factories.make_organisation(researcher, name="Busy Body"),
+                             researcher, verifier)
+    other = factories.publish(factories.make_organisation(researcher, name="Other Body"),
+                              researcher, verifier)
+    for n in range(STATEMENTS_ON_RECORD_PAGE + 2):
+        statement = factories.make_statement(researcher, speaker=speaker, organisation=body,
+                                             quote=f"Said number {n}",
+                                             said_on=datetime.date(2016, 1, 1 + n))
+        factories.publish(statement, researcher, verifier)
+    signed = factories.make_statement(researcher, organisation=other, quote="Jointly signed")
+    signed.signatories.add(body)
+    factories.publish(signed, researcher, verifier)
+    factories.make_statement(researcher, speaker=speaker, organisation=body, quote="Draft said")
+
+    person_page = client.get(speaker.get_absolute_url()).text
+    assert person_page.count("Said number") == STATEMENTS_ON_RECORD_PAGE
+    assert f"Said number {STATEMENTS_ON_RECORD_PAGE + 1}" in person_page  # the latest first
+    assert "Said number 0<" not in person_page and "Draft said" not in person_page
+    assert f"All {STATEMENTS_ON_RECORD_PAGE + 2} statements" in person_page
+    organisation_page = client.get(body.get_absolute_url()).text
+    assert f"All {STATEMENTS_ON_RECORD_PAGE + 3} statements" in organisation_page
+    assert "signatory" in organisation_page and "Jointly signed" in organisation_page
+
+    with django_assert_max_num_queries(12):
+        by_speaker = client.get("/statements/", {"person": speaker.pk})
+    assert by_speaker.text.count("Said number") == STATEMENTS_ON_RECORD_PAGE + 2
+    assert "Jointly signed" not in by_speaker.text and "Draft said" not in by_speaker.text
+    assert "Statements by Frequent Speaker" in by_speaker.text
+    by_body = client.get("/statements/", {"organisation": body.pk}).text
+    assert by_body.count("Said number") == STATEMENTS_ON_RECORD_PAGE + 2
+    assert by_body.count("Jointly signed") == 1
+    by_other = client.get("/statements/", {"organisation": other.pk}).text
+    assert "Jointly signed" in by_other and "Said number" not in by_other
+
+
+def test_statements_of_an_unknown_or_unpublished_party_are_404(client, researcher):
+    draft = factories.make_person(researcher, name="Unpublished Speaker")
+    for query in ({"person": draft.pk}, {"person": 999999}, {"person": "x"},
+                  {"organisation": "1e3"}, {"organisation": "٣"}):
+        assert client.get("/statements/", query).status_code == 404, query
+    assert client.get("/statements/", {"person": ""}).status_code == 200
