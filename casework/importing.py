@@ -547,13 +547,20 @@ class Importer:
         return self.report
 
     def audit(self, outcome: str | None = None) -> None:
-        if self.dry_run:
+        """Record the import. A dry run is recorded only when it named restricted cases
+        the user may not see: the answer ("already taken") tells them such a case exists,
+        so trying references one after another leaves a trace."""
+        restricted = len(getattr(self, "hidden", ()))
+        if self.dry_run and not restricted:
             return
+        details = {"dry_run": True} if self.dry_run else {}
+        if restricted:
+            details["restricted_references"] = restricted
         AuditEvent.objects.record(
             AuditEvent.Action.IMPORT, user=self.user, request=self.request,
             kind=self.kind, file=self.filename,
             outcome=outcome or ("imported" if self.report.ok else "rejected"),
-            **self.report.counts(), new_related=self.report.new_related,
+            **self.report.counts(), new_related=self.report.new_related, **details,
         )
 
     def validate(self, parsed: ParsedFile) -> list:
@@ -649,7 +656,7 @@ class CaseImporter(Importer):
         found = {}
         involvements = Involvement.objects.select_related("person", "organisation").order_by("id")
         visible = Case.objects.visible_to(self.user)
-        self.hidden = set()
+        self.hidden = set()  # (only the number of them is ever recorded, in audit())
         for start in range(0, len(references), BATCH):
             chunk = references[start:start + BATCH]
             for case in visible.filter(reference__in=chunk).prefetch_related(

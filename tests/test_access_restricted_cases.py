@@ -3,6 +3,7 @@ search, change pages, history, autocomplete, exports and reports."""
 
 import pytest
 
+from accounts.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -158,6 +159,14 @@ def test_an_import_neither_reveals_nor_changes_a_restricted_case_it_may_not_see(
                      stdout=out, stderr=out)
     assert f"row 2, reference: {restricted.reference} is already taken" in out.getvalue()
     assert "updated" not in out.getvalue().replace("0 updated", "")
+    probe = AuditEvent.objects.get(action="import")  # even a dry run leaves a trace
+    assert probe.actor == coordinator and probe.details["dry_run"] is True
+    assert probe.details["restricted_references"] == 1
+    assert restricted.reference not in str(probe.details)
+    call_command("import_cases", str(write_csv(tmp_path / "fine.csv", [
+        case_row(reference="AZ-2020-051")])), user=coordinator.username, dry_run=True,
+        stdout=StringIO())
+    assert AuditEvent.objects.filter(action="import").count() == 1  # other dry runs: none
     statements = write_csv(tmp_path / "statements.csv", [
         statement_row(reference="ST-2020-050", cases=restricted.reference)],
         columns=STATEMENT_COLUMNS)
