@@ -41,7 +41,7 @@ from django_countries import countries
 from simple_history.utils import get_history_manager_for_model as history_manager
 
 from accounts.models import AuditEvent
-from casework.dates import parse_partial_date
+from casework.dates import parse_partial_date, period_end
 from casework.exchange import (
     CASE_COLUMNS,
     INVISIBLE,
@@ -705,7 +705,7 @@ class CaseImporter(Importer):
             values["country"] = code or ""
             started, started_precision = self._date(row, "started_on", errs)
             ended, ended_precision = self._date(row, "ended_on", errs)
-            if started and ended and ended < started:
+            if started and ended and period_end(ended, ended_precision) < started:
                 errs.add("ended_on", f'"{row["ended_on"].strip()}" is before started_on '
                                      f'"{row["started_on"].strip()}"')
             values.update(started_on=started, started_on_precision=started_precision,

@@ -17,7 +17,8 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Q
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear, NullIf
+from django.db.models.lookups import GreaterThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -673,6 +674,22 @@ class CaseQuerySet(ReviewableQuerySet):
         return self.filter(Q(restricted=False) | Q(created_by=user.pk))
 
 
+def _months(field: str):
+    return ExtractYear(field) * 12 + ExtractMonth(field)
+
+
+def ends_after_start() -> Q:
+    """The end's period does not finish before the start: "May 2016" may end a case that
+    started on 25 May 2016, and "2016" one that started in May 2016. Partial dates are
+    stored as the first day of their period, so each precision compares its own way."""
+    return (Q(ended_on__isnull=True) | Q(started_on__isnull=True)
+            | Q(ended_on__gte=models.F("started_on"))
+            | Q(GreaterThanOrEqual(_months("ended_on"), _months("started_on")),
+                ended_on_precision=Precision.MONTH)
+            | Q(GreaterThanOrEqual(ExtractYear("ended_on"), ExtractYear("started_on")),
+                ended_on_precision=Precision.YEAR))
+
+
 class Case(PartialDateMixin, ReviewableModel):
     class Situation(models.TextChoices):
         ONGOING = "ongoing", _("ongoing")
@@ -739,9 +756,8 @@ class Case(PartialDateMixin, ReviewableModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ended_on__isnull=True) | Q(started_on__isnull=True)
-                | Q(ended_on__gte=models.F("started_on")),
-                name="case_ends_after_start",
+                condition=ends_after_start(), name="case_ends_after_start",
+                violation_error_message=_("The case ends before it starts."),
             ),
         ]
 

@@ -30,7 +30,7 @@ def test_every_error_of_the_file_is_listed_and_nothing_is_written(coordinator, t
         case_row(reference="AZ-2020-002", started_on="2016-13"),
         case_row(reference="AZ-2020-003", violations="censorship; Torture", rights="speech"),
         case_row(reference="AZ-2020-004", country="Atlantis", title=""),
-        case_row(reference="AZ-2020-005", started_on="2016-05-25", ended_on="2016-05"),
+        case_row(reference="AZ-2020-005", started_on="2016-05-25", ended_on="2016-04"),
         case_row(reference="az 6", sources="not a url"),
         case_row(reference="AZ-2020-001"),
         case_row(reference="AZ-2020-008", location="x" * 201),
@@ -46,7 +46,7 @@ def test_every_error_of_the_file_is_listed_and_nothing_is_written(coordinator, t
         "row 5, title: is empty; it is required",
         'row 5, country: "Atlantis" is not a country (use an ISO 3166 code such as AZ, '
         "or the English name)",
-        'row 6, ended_on: "2016-05" is before started_on "2016-05-25"',
+        'row 6, ended_on: "2016-04" is before started_on "2016-05-25"',
         'row 7, reference: "az 6" is not a reference (use capital letters, digits and '
         "hyphens, e.g. AZ-2016-002)",
         'row 7, sources: "not a url" is not a web address (http:// or https://)',
@@ -201,3 +201,39 @@ def test_a_name_matching_several_people_is_an_error_not_a_guess(coordinator, tmp
     _, err = import_failure(path, user=coordinator.username)
     assert "row 2, defenders: name #2 in this cell matches 2 people" in err
     assert "Ali Aliyev" not in err  # names may be confidential: never echoed
+
+
+@pytest.mark.parametrize("started, ended, valid", [
+    ("2016-05-25", "2016-05", True),   # ended in May 2016: fine
+    ("2016-05", "2016", True),
+    ("2016-05-25", "2016-05-24", False),
+    ("2016-05-25", "2016-04", False),
+    ("2016-05", "2015", False),
+    ("2016", "2016-01-01", True),
+])
+def test_a_case_may_end_in_the_period_it_starts(coordinator, tmp_path, started, ended, valid):
+    """A partial end date stands for its whole period: the importer and the database's
+    constraint agree (the admin form checks the same constraint)."""
+    from django.core.exceptions import ValidationError
+
+    from casework.dates import parse_partial_date
+    from tests import factories
+
+    out = StringIO()
+    path = write_csv(tmp_path / "cases.csv", [case_row(started_on=started, ended_on=ended)])
+    if valid:
+        call_command("import_cases", str(path), user=coordinator.username, stdout=out)
+        case = Case.objects.get()
+        case.full_clean()  # the model's constraint agrees
+        assert (case.started, case.ended) != ("", "")
+    else:
+        with pytest.raises(CommandError):
+            call_command("import_cases", str(path), user=coordinator.username, stdout=out,
+                         stderr=out)
+        assert f'ended_on: "{ended}" is before started_on "{started}"' in out.getvalue()
+        case = factories.make_case(coordinator)
+        case.started_on, case.started_on_precision = parse_partial_date(started)
+        case.ended_on, case.ended_on_precision = parse_partial_date(ended)
+        case.normalise_partial_dates("started_on", "ended_on")
+        with pytest.raises(ValidationError, match="The case ends before it starts"):
+            case.full_clean()
