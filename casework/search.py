@@ -192,7 +192,8 @@ def refresh_later() -> Iterator[None]:
 
 def refresh_search_documents(case_ids: Iterable[int], batch_size: int = 1000) -> None:
     """Rebuild the documents and facet keys of these cases from their published relations
-    (at the end of the enclosing refresh_later() block, if there is one)."""
+    (at the end of the enclosing refresh_later() block, if there is one). Only published
+    cases: nothing reads the others' documents, and publishing rebuilds them."""
     case_ids = {pk for pk in case_ids if pk}
     pending = _pending_refresh.get()
     if pending is not None:
@@ -200,7 +201,8 @@ def refresh_search_documents(case_ids: Iterable[int], batch_size: int = 1000) ->
         return
     case_ids = sorted(case_ids)
     for start in range(0, len(case_ids), batch_size):
-        cases = Case.objects.filter(pk__in=case_ids[start:start + batch_size]).prefetch_related(
+        cases = Case.objects.filter(pk__in=case_ids[start:start + batch_size],
+                                    status=Status.PUBLISHED).prefetch_related(
             "violations", "rights",
             Prefetch("involvements", queryset=_published_involvements(),
                      to_attr="public_involvements"),

@@ -20,12 +20,15 @@ REFRESH_READ = ('SELECT "casework_case"."id", "casework_case"."reference", '  # 
                 '"casework_case"."title"')  # first query
 
 
-def test_an_import_refreshes_each_updated_case_once_and_right(coordinator, tmp_path):
+def test_an_import_refreshes_each_updated_case_once_and_right(
+        coordinator, researcher, verifier, tmp_path):
     rows = [case_row(reference=f"AZ-2020-{n:03d}", title=f"Old title {n}",
                      violations="arbitrary-detention", rights="expression",
                      defenders=f"Defender {n}") for n in range(1, 6)]
     call_command("import_cases", str(write_csv(tmp_path / "a.csv", rows)),
                  user=coordinator.username, stdout=StringIO())
+    for case in Case.objects.all():
+        factories.publish(case, researcher, verifier)
     for n, row in enumerate(rows, start=1):
         row.update(title=f"Zebra crossing {n}", location="Gəncə", rights="association",
                    violations="travel-ban", defenders=f"Defender {n}; Lawyer {n}")
@@ -35,6 +38,11 @@ def test_an_import_refreshes_each_updated_case_once_and_right(coordinator, tmp_p
     assert Case.objects.filter(title__startswith="Zebra crossing").count() == 5
     refreshes = [q for q in queries.captured_queries if q["sql"].startswith(REFRESH_READ)]
     assert len(refreshes) == 1  # one batch for the five cases (it was 4 per case)
+    # Changed, they went back to draft, whose documents nothing reads; publishing them
+    # again builds their documents from what the import wrote.
+    assert set(Case.objects.values_list("status", flat=True)) == {Status.DRAFT}
+    for case in Case.objects.all():
+        factories.publish(case, researcher, verifier)
     for case in Case.objects.all():
         expected = case.search_document, case.facet_keys
         refresh_search_documents([case.pk])
@@ -46,11 +54,12 @@ def test_an_import_refreshes_each_updated_case_once_and_right(coordinator, tmp_p
 
 
 def test_refresh_later_refreshes_at_the_end_of_the_block_and_not_after_an_error(researcher):
+    """(Only published cases: nothing reads the documents of the others.)"""
     case = factories.make_case(researcher, title="Before")
     Case.objects.filter(pk=case.pk).update(status=Status.PUBLISHED)
     with refresh_later():
-        case.title = "After"
-        case.save()
+        Case.objects.filter(pk=case.pk).update(title="After")
+        refresh_search_documents([case.pk])
         case.refresh_from_db()
         assert "after" not in case.search_document  # noted, not yet refreshed
     case.refresh_from_db()
@@ -84,3 +93,14 @@ def test_an_imported_case_is_found_by_search_and_filters_once_published(
                    {"role": "journalist", "status": "ongoing"}):
         page = client.get("/cases/", params).content.decode()
         assert "Quokka mural case" in page, params
+
+
+def test_only_published_cases_have_their_documents_refreshed(researcher, verifier):
+    draft = factories.make_case(researcher, title="Draft before")
+    Case.objects.filter(pk=draft.pk).update(title="Draft after")
+    refresh_search_documents([draft.pk])
+    draft.refresh_from_db()
+    assert "draft after" not in draft.search_document  # not read, not rebuilt
+    factories.publish(draft, researcher, verifier)
+    draft.refresh_from_db()
+    assert "draft after" in draft.search_document  # publishing builds it
