@@ -139,6 +139,9 @@ class WorkflowError(Exception):
     """A transition that this user may not make, or not from this status."""
 
 
+EDITED_AFTER_VERIFICATION = _("Edited after verification: back to draft for re-vetting.")
+
+
 class StaleRecordError(Exception):
     """Somebody else saved the record after this copy of it was loaded."""
 
@@ -255,7 +258,7 @@ class ReviewableModel(models.Model):
                 # Status is never set from a form, an import or a restore.
                 self.status = current.status
                 if self.status in (Status.VERIFIED, Status.PUBLISHED) and self.reviewed_changes(current):
-                    self._send_to_draft(_("Edited after verification: back to draft for re-vetting."))
+                    self._send_to_draft(EDITED_AFTER_VERIFICATION)
                     if update_fields is not None:
                         update_fields = set(update_fields) | {"status", "review_note"}
             self.version = current.version + 1

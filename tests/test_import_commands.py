@@ -239,3 +239,76 @@ def test_batch_and_row_by_row_creation_write_the_same(coordinator, monkeypatch, 
     person = involvement.person
     assert (person.status, person.version, person.identity_public) == (Status.DRAFT, 1, False)
     assert person.history.get().history_change_reason == "import from cases.csv"
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_batch_and_row_by_row_updates_write_the_same(
+        coordinator, researcher, verifier, client, tmp_path, monkeypatch, bulk):
+    """Rows that change a case's own fields, not its relations, are written in batches:
+    with the same optimistic locking, re-vetting, versions, history and m2m snapshots as
+    save() one by one."""
+    from casework.importing import CaseImporter
+
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    published = Case.objects.get(reference="AZ-2016-002")
+    published.created_by = researcher
+    published.save()
+    factories.publish(published, researcher, verifier)
+    assert client.get("/cases/", {"q": "graffiti"}).context["total"] == 1
+    rows = list(csv.DictReader(io.StringIO(SAMPLE_CASES.read_text(encoding="utf-8"),
+                                           newline="")))
+    for row in rows:
+        row["title"] += " (corrected)"
+    changed = write_csv(tmp_path / "corrected.csv", rows)
+    monkeypatch.setattr(CaseImporter, "BULK_UPDATE", bulk)
+    out, _ = run("import_cases", changed, user=coordinator.username)
+    assert f"{len(rows)} updated" in out
+
+    for case in Case.objects.all():
+        assert case.title.endswith(" (corrected)")
+        assert (case.status, case.updated_by) == (Status.DRAFT, coordinator)
+        latest = case.history.latest()
+        assert (latest.history_type, latest.history_user, latest.title) == (
+            "~", coordinator, case.title)
+        assert sorted(v.violationtype_id for v in latest.violations.all()) == sorted(
+            case.violations.values_list("pk", flat=True))
+        assert sorted(s.source_id for s in latest.sources.all()) == sorted(
+            case.sources.values_list("pk", flat=True))
+        assert case.history.count() == (2 if case != published else 6)
+    published.refresh_from_db()
+    assert published.version == 6  # 1 imported, 2 saved, 3–5 the workflow, 6 this import
+    assert published.review_note == "Edited after verification: back to draft for re-vetting."
+    assert published.history.latest().history_change_reason == (
+        "import from corrected.csv; Edited after verification: back to draft for re-vetting.")
+    assert client.get("/cases/", {"q": "graffiti"}).context["total"] == 0  # off the site
+    out, _ = run("import_cases", changed, user=coordinator.username)  # again: nothing to do
+    assert f"0 updated, {len(rows)} unchanged" in out and published.history.count() == 6
+
+
+def test_a_case_changed_while_its_file_was_checked_is_not_overwritten(
+        coordinator, researcher, tmp_path, monkeypatch):
+    from casework.importing import CaseImporter
+
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    rows = list(csv.DictReader(io.StringIO(SAMPLE_CASES.read_text(encoding="utf-8"),
+                                           newline="")))
+    for row in rows:
+        row["title"] += " (corrected)"
+    changed = write_csv(tmp_path / "corrected.csv", rows)
+    validate = CaseImporter.validate
+
+    def colleague_edits_meanwhile(self, parsed):
+        plans = validate(self, parsed)
+        case = Case.objects.get(reference="AZ-2016-002")
+        case.summary = "A colleague's correction"
+        case.save()
+        return plans
+
+    monkeypatch.setattr(CaseImporter, "validate", colleague_edits_meanwhile)
+    out = StringIO()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_cases", str(changed), user=coordinator.username, stdout=out,
+                     stderr=out)
+    assert "could not be saved" in out.getvalue()
+    assert "was changed by someone else" in out.getvalue()
+    assert not Case.objects.filter(title__endswith="(corrected)").exists()
