@@ -114,6 +114,8 @@ class ImportReport:
     # reference -> (row number, saved record), for the admin's row results
     records: dict[str, tuple[int, object]] = field(default_factory=dict)
     actions: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # reference -> version of the existing record the row was checked against (None: new)
+    versions: dict[str, int | None] = field(default_factory=dict)
     # Valid, but rolled back with the rest of its run (import_together) for errors in
     # another file.
     rolled_back: bool = False
@@ -125,6 +127,12 @@ class ImportReport:
     @property
     def written(self) -> bool:
         return self.ok and not self.dry_run and not self.rolled_back
+
+    def plan(self) -> dict[str, list]:
+        """What the file would do, record by record: reference -> [action, version of the
+        existing record or None]. The admin's confirm step holds the preview to it."""
+        return {reference: [action, self.versions.get(reference)]
+                for reference, (_number, action) in self.actions.items()}
 
     def counts(self) -> dict[str, int]:
         return {"created": len(self.created), "updated": len(self.updated),
@@ -323,7 +331,8 @@ class Importer:
     PROGRESS_EVERY = 1000
 
     def __init__(self, user, filename: str, *, dry_run: bool = False,
-                 progress: Progress | None = None, request=None):
+                 progress: Progress | None = None, request=None,
+                 expected: dict[str, list] | None = None):
         if user is None or not user.pk:
             raise ValueError("An import must be attributable: give the importing user.")
         self.user = user
@@ -331,6 +340,8 @@ class Importer:
         self.dry_run = dry_run
         self.progress = progress
         self.request = request
+        # The plan a preview showed (ImportReport.plan): anything else is an error.
+        self.expected = expected
         self.report = ImportReport(self.kind, filename, dry_run)
         self.people: NameIndex | None = None
         self.organisations: NameIndex | None = None
@@ -527,6 +538,8 @@ class Importer:
     def run(self, parsed: ParsedFile, *, validate_only: bool = False) -> ImportReport:
         """Validate every row; write only when all rows are valid and this is no dry run."""
         plans = self.validate(parsed)
+        if self.expected is not None and not self.report.errors:
+            self._hold_to_preview()
         if not self.report.errors and not validate_only:
             try:
                 with transaction.atomic():
@@ -570,6 +583,27 @@ class Importer:
     def apply(self, plans: list) -> None:
         raise NotImplementedError
 
+    def _hold_to_preview(self) -> None:
+        """Refuse the file if it would now do anything other than what its preview showed:
+        a record saved by someone else since then (a new version), created or deleted
+        meanwhile. Confirming must not overwrite a colleague's edit made after the preview."""
+        described = {"created": "new", "updated": "an update", "skipped": "unchanged"}
+        plan = self.report.plan()
+        for reference, (number, action) in sorted(self.report.actions.items(),
+                                                  key=lambda item: item[1][0]):
+            previewed = self.expected.get(reference)
+            if previewed == plan[reference]:
+                continue
+            if previewed is not None and previewed[1] != plan[reference][1]:
+                why = "was changed by someone else since the preview"
+            else:
+                why = (f"would now be {described[action]}, not "
+                       f"{described.get(previewed and previewed[0], 'in the preview')}")
+            self.report.errors.append(RowError(
+                number, "reference", f"{reference} {why}; check it and preview the file again"))
+        if set(self.expected) != set(plan) and not self.report.errors:
+            self.report.errors.append(RowError(0, "", "the file is not the one previewed"))
+
     def _classify(self, reference: str, number: int, existing, changed: bool) -> str:
         if existing is None:
             action = "created"
@@ -579,6 +613,7 @@ class Importer:
             action = "skipped"
         getattr(self.report, action).append(reference)
         self.report.actions[reference] = (number, action)
+        self.report.versions[reference] = None if existing is None else existing.version
         return action
 
 

@@ -14,7 +14,11 @@ commands (casework.importing) and the same serialiser as every export (casework.
 
 from __future__ import annotations
 
+import hashlib
+
+from django import forms
 from django.contrib import admin, messages
+from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
@@ -24,7 +28,7 @@ from import_export import resources
 from import_export.admin import ImportExportMixin
 from import_export.fields import Field
 from import_export.formats import base_formats
-from import_export.forms import ExportForm, ImportForm
+from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 from import_export.results import Result, RowResult
 from tablib import Dataset
 
@@ -80,6 +84,7 @@ class _ExchangeCSV(base_formats.CSV):
         for _number, cells in parsed.rows:
             dataset.append((cells + [""] * width)[:width])
         dataset.parsed = parsed
+        dataset.digest = hashlib.sha256(in_stream).hexdigest()
         return dataset
 
 
@@ -126,9 +131,14 @@ class ExchangeResource(resources.Resource):
             parsed = ParsedFile(file_name, list(dataset.headers or []),
                                 [(n, list(r)) for n, r in enumerate(dataset, start=2)])
         parsed.filename = file_name
-        importer = self.importer_class(user, file_name, dry_run=dry_run,
-                                       request=kwargs.get("request"))
+        request = kwargs.get("request")
+        importer = self.importer_class(user, file_name, dry_run=dry_run, request=request,
+                                       expected=kwargs.get("expected"))
         report = importer.run(parsed)
+        if dry_run and request is not None and not report.errors:
+            # For the confirm step: what this preview showed (see PreviewConfirmForm).
+            request.casework_preview = {"digest": getattr(dataset, "digest", ""),
+                                        "plan": report.plan()}
         return self._result(parsed, report)
 
     def _result(self, parsed: ParsedFile, report) -> Result:
@@ -224,10 +234,35 @@ class SizeLimitedImportForm(ImportForm):
         return upload
 
 
+PREVIEW_SALT = "casework.import-preview"
+PREVIEW_MAX_AGE = 2 * 60 * 60  # seconds; clear_import_uploads deletes uploads after hours
+
+
+class PreviewConfirmForm(ConfirmImportForm):
+    """The confirm step, holding what the preview showed: signed, so that confirming
+    imports exactly the previewed file, by the user who previewed it, with each record
+    as it was then (ExchangeAdminMixin.process_dataset checks it)."""
+
+    preview = forms.CharField(widget=forms.HiddenInput())
+
+    def clean_preview(self):
+        try:
+            return signing.loads(self.cleaned_data["preview"], salt=PREVIEW_SALT,
+                                 max_age=PREVIEW_MAX_AGE)
+        except signing.BadSignature:
+            raise ValidationError(_("This preview has expired or is not valid: upload the "
+                                    "file again.")) from None
+
+
+class PreviewMismatch(Exception):
+    """The confirm step does not match the preview it claims to confirm."""
+
+
 class ExchangeAdminMixin(ImportExportMixin):
     """Admin import (CSV only, dry-run preview, all or nothing) and streamed export."""
 
     import_form_class = SizeLimitedImportForm
+    confirm_form_class = PreviewConfirmForm
     export_form_class = ExportForm
     exchange_columns: list[str] = []
 
@@ -242,15 +277,54 @@ class ExchangeAdminMixin(ImportExportMixin):
             return
         super().add_data_read_fail_error_to_form(form, e)
 
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        preview = getattr(request, "casework_preview", None)
+        if import_form is not None and preview is not None:
+            initial["preview"] = signing.dumps({
+                **preview, "user": request.user.pk, "file": initial["import_file_name"],
+                "name": initial["original_file_name"], "format": str(initial["format"]),
+            }, salt=PREVIEW_SALT)
+        return initial
+
+    def process_dataset(self, dataset, form, request, **kwargs):
+        """Confirm: import the previewed file only, as previewed (or refuse it)."""
+        preview = form.cleaned_data["preview"]
+        if (preview.get("user") != request.user.pk
+                or preview.get("file") != form.cleaned_data["import_file_name"]
+                or preview.get("name") != form.cleaned_data["original_file_name"]
+                or preview.get("format") != form.cleaned_data["format"]
+                or preview.get("digest") != getattr(dataset, "digest", None)):
+            raise PreviewMismatch
+        return super().process_dataset(dataset, form, request, expected=preview["plan"],
+                                       **kwargs)
+
+    def import_action(self, request, **kwargs):
+        """The upload and its preview. An upload that cannot be confirmed (unreadable, or
+        with errors) is deleted at once: partner data must not linger on disk."""
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None) or {}
+        name = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
+        if request.method == "POST" and name and not context.get("confirm_form"):
+            self.get_tmp_storage_class()(name=name,
+                                         **self.get_tmp_storage_class_kwargs()).remove()
+        return response
+
     def process_import(self, request, **kwargs):
+        import_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
         try:
             return super().process_import(request, **kwargs)
         except FileNotFoundError:  # cleared by clear_import_uploads (casework.uploads)
             messages.error(request, _(
                 "The uploaded file is no longer on the server (uploads whose preview is not "
                 "confirmed are deleted after a while). Please upload it again."))
-            return HttpResponseRedirect(
-                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
+        except (PreviewMismatch, ImportFileError, IndexError, ValueError):
+            # A confirm step that is not the one this user's preview produced (edited,
+            # replayed by someone else, or for another kind of record): nothing is read.
+            messages.error(request, _(
+                "This confirmation does not match your preview. Nothing was imported: "
+                "please upload the file again."))
+        return HttpResponseRedirect(import_url)
 
     def process_result(self, result, request):
         report = getattr(result, "casework_report", None)

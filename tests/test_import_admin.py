@@ -174,3 +174,71 @@ def test_the_confirmation_cannot_name_a_file_outside_the_upload_directory(coordi
     for name in ("/etc/passwd", "../casework.sqlite3", ".hidden"):
         with pytest.raises(SuspiciousOperation):
             ImportUploadStorage(name=name).read()
+
+
+def _confirm_data(previewed, **changes):
+    form = previewed.context["confirm_form"]
+    return {**{name: form.initial[name] for name in form.fields}, **changes}
+
+
+def test_confirming_refuses_what_changed_since_the_preview(coordinator_client, coordinator,
+                                                           settings, tmp_path):
+    """The confirm step imports the previewed file as previewed, or nothing: a colleague's
+    edit made after the preview is never overwritten."""
+    settings.CASEWORK_IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    confirm(coordinator_client, upload(coordinator_client, SAMPLE_CASES.read_bytes()))
+    preview = upload(coordinator_client, SAMPLE_CASES.read_bytes())
+    assert preview.context["result"].totals["skip"] == 5
+    case = Case.objects.get(reference="AZ-2016-002")
+    case.title = "A colleague's correction, saved after the preview"
+    case.save()
+    refused = coordinator_client.post(PROCESS_URL, _confirm_data(preview), follow=True)
+    assert ("Row 3, reference: AZ-2016-002 was changed by someone else since the preview; "
+            "check it and preview the file again") in refused.text
+    case.refresh_from_db()
+    assert case.title == "A colleague's correction, saved after the preview"
+    assert AuditEvent.objects.filter(action="import").latest("at").details["outcome"] == (
+        "rejected")
+
+
+def test_confirming_refuses_a_changed_upload_another_user_or_a_forged_step(
+        coordinator_client, settings, tmp_path):
+    from tests import factories
+
+    settings.CASEWORK_IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    confirm(coordinator_client, upload(coordinator_client, SAMPLE_CASES.read_bytes()))
+    preview = upload(coordinator_client, csv_bytes([case_row(reference="AZ-2020-001")]))
+    stored = settings.CASEWORK_IMPORT_UPLOAD_DIR / preview.context["confirm_form"].initial[
+        "import_file_name"]
+    other = factories.signed_in_client(factories.make_user("Coordinator"))
+    statements = upload(coordinator_client, SAMPLE_STATEMENTS.read_bytes(),
+                        url=reverse("admin:casework_statement_import"))
+    attempts = [
+        (other, _confirm_data(preview)),  # someone else's preview
+        (coordinator_client, _confirm_data(preview, original_file_name="someone-else.csv")),
+        (coordinator_client, _confirm_data(preview, format="5")),
+        (coordinator_client, _confirm_data(preview, format="abc")),
+        (coordinator_client, _confirm_data(preview, preview="forged")),
+        (coordinator_client, _confirm_data(statements)),  # a statements file, as cases
+    ]
+    for client, data in attempts:
+        response = client.post(PROCESS_URL, data, follow=True)
+        assert response.status_code == 200, data
+        assert ("does not match your preview" in response.text
+                or "expired or is not valid" in response.text), data
+    stored.write_bytes(csv_bytes([case_row(reference="AZ-2020-001"),
+                                  case_row(reference="AZ-2020-002")]))  # changed on disk
+    response = coordinator_client.post(PROCESS_URL, _confirm_data(preview), follow=True)
+    assert "does not match your preview" in response.text
+    assert not Case.objects.filter(reference__startswith="AZ-2020").exists()
+    assert not Statement.objects.exists()
+
+
+def test_an_upload_that_cannot_be_confirmed_is_deleted_at_once(coordinator_client, settings,
+                                                               tmp_path):
+    settings.CASEWORK_IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    upload(coordinator_client, csv_bytes([case_row(started_on="2016-13")]))
+    upload(coordinator_client, b"\xff\xfe not UTF-8")
+    assert not list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())
+    upload(coordinator_client, SAMPLE_CASES.read_bytes())
+    assert len(list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())) == 1  # awaiting confirm
