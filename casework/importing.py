@@ -116,6 +116,8 @@ class ImportReport:
     actions: dict[str, tuple[int, str]] = field(default_factory=dict)
     # reference -> version of the existing record the row was checked against (None: new)
     versions: dict[str, int | None] = field(default_factory=dict)
+    # Verified or published records the file changes: they go back to draft (re-vetting).
+    revetted: list[str] = field(default_factory=list)
     # Valid, but rolled back with the rest of its run (import_together) for errors in
     # another file.
     rolled_back: bool = False
@@ -154,6 +156,14 @@ class ImportReport:
         related = ", ".join(f"{n} {kind}" for kind, n in self.new_related.items() if n)
         if related:
             parts.append(f"New related records (as drafts): {related}.")
+        if self.revetted and verb == "were":
+            parts.append(f"{len(self.revetted)} of them were verified or published: they went "
+                         "back to draft for re-vetting, off the public site until published "
+                         "again.")
+        elif self.revetted:
+            parts.append(f"{len(self.revetted)} of the {self.kind} to update are verified or "
+                         "published: they would go back to draft for re-vetting, off the "
+                         "public site until published again.")
         return " ".join([head, *parts])
 
 
@@ -614,6 +624,8 @@ class Importer:
         getattr(self.report, action).append(reference)
         self.report.actions[reference] = (number, action)
         self.report.versions[reference] = None if existing is None else existing.version
+        if action == "updated" and existing.status in (Status.VERIFIED, Status.PUBLISHED):
+            self.report.revetted.append(reference)
         return action
 
 

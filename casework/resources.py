@@ -264,6 +264,7 @@ class ExchangeAdminMixin(ImportExportMixin):
     import_form_class = SizeLimitedImportForm
     confirm_form_class = PreviewConfirmForm
     export_form_class = ExportForm
+    import_template_name = "admin/casework/import.html"
     exchange_columns: list[str] = []
 
     def get_export_filename(self, request, queryset, file_format):
@@ -325,6 +326,12 @@ class ExchangeAdminMixin(ImportExportMixin):
                 "This confirmation does not match your preview. Nothing was imported: "
                 "please upload the file again."))
         return HttpResponseRedirect(import_url)
+
+    def add_success_message(self, result, request):
+        report = getattr(result, "casework_report", None)
+        if report is None:
+            return super().add_success_message(result, request)
+        messages.success(request, report.summary())
 
     def process_result(self, result, request):
         report = getattr(result, "casework_report", None)

@@ -89,9 +89,12 @@ def test_a_long_preview_lists_the_first_rows_and_counts_them_all(coordinator_cli
                                                                   monkeypatch):
     monkeypatch.setattr("casework.resources.PREVIEW_ROWS", 3)
     content = csv_bytes([case_row(reference=f"AZ-2020-{n:03d}") for n in range(1, 11)])
-    result = upload(coordinator_client, content).context["result"]
+    preview = upload(coordinator_client, content)
+    result = preview.context["result"]
     assert result.totals["new"] == 10
     assert len(result.rows) == 3
+    assert "The table lists the first 3 of 10 rows; the totals above cover them all." in (
+        preview.text)
 
 
 def test_only_csv_is_offered(coordinator_client):
@@ -242,3 +245,35 @@ def test_an_upload_that_cannot_be_confirmed_is_deleted_at_once(coordinator_clien
     assert not list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())
     upload(coordinator_client, SAMPLE_CASES.read_bytes())
     assert len(list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())) == 1  # awaiting confirm
+
+
+def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
+        coordinator_client, researcher, verifier):
+    from tests import factories
+
+    preview = upload(coordinator_client, csv_bytes([
+        case_row(reference="AZ-2020-001", started_on="2016-13"),
+        case_row(reference="AZ-2020-002", violations="Torture")]))
+    page = preview.text
+    assert "Nothing can be imported: 2 errors" in page
+    # Listed as text, not only in the table cells the package shows on hover.
+    listed = page.split('class="casework-import-errors"')[1].split("</ul>")[0]
+    assert 'row 2, started_on: &quot;2016-13&quot; is not a date' in listed
+    assert "row 3, violations: &quot;Torture&quot; is not a known violation type" in listed
+
+    confirm(coordinator_client, upload(coordinator_client, SAMPLE_CASES.read_bytes()))
+    published = Case.objects.get(reference="AZ-2016-002")
+    factories.publish(published, researcher, verifier)
+    rows = [case_row(reference="AZ-2016-002", title="Corrected title"),
+            case_row(reference="AZ-2020-003", defenders="Brand New Person",
+                     sources="https://example.org/new-source")]
+    preview = upload(coordinator_client, csv_bytes(rows))
+    assert "2 new" not in preview.text and "1 new, 1 updated, 0 unchanged" in preview.text
+    assert "People to create: 1, as drafts" in preview.text
+    assert "Sources to create: 1, as drafts" in preview.text
+    assert ("1 record to update is verified or published: it will go back to draft for "
+            "re-vetting") in preview.text and "AZ-2016-002" in preview.text
+    done = confirm(coordinator_client, preview)
+    message = [str(m) for m in done.wsgi_request._messages][0]
+    assert "1 cases were created, 1 updated" in message
+    assert "1 of them were verified or published: they went back to draft" in message
