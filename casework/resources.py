@@ -18,6 +18,7 @@ import hashlib
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, StreamingHttpResponse
@@ -210,13 +211,17 @@ class StatementResource(ExchangeResource):
             queryset, cases=Case.objects.visible_to(user) if user is not None else None)
 
 
+# Changelist parameters that are not filters: page, ordering, the error flag.
+_NOT_FILTERS = {"p", "o", "e", "all"}
+
+
 def audit_filters(params) -> dict[str, list[str]]:
     """Which filters an export used. The free-text search is left out: it can be a name."""
     filters = {}
     for key, values in params.lists():
         if key in ("q",):
             filters[key] = ["(search text not recorded)"]
-        elif not key.startswith("_"):
+        elif not key.startswith("_") and key not in _NOT_FILTERS:
             filters[key] = values
     return filters
 
@@ -327,6 +332,16 @@ class ExchangeAdminMixin(ImportExportMixin):
                 "please upload the file again."))
         return HttpResponseRedirect(import_url)
 
+    def export_action(self, request):
+        """As the changelist does, an unknown or invalid filter in the URL goes back to
+        the list with its "?e=1" message instead of a 500."""
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+                + "?e=1")
+
     def add_success_message(self, result, request):
         report = getattr(result, "casework_report", None)
         if report is None:
@@ -350,12 +365,13 @@ class ExchangeAdminMixin(ImportExportMixin):
             raise PermissionDenied
         resource = self.get_export_resource_classes(request)[0]()
         rows = queryset.count()
+        selected = export_form is None or export_form.cleaned_data.get("export_items")
         AuditEvent.objects.record(
             AuditEvent.Action.EXPORT, request=request, kind=self.opts.model_name,
             via="admin", filters=audit_filters(request.GET),
-            scope="selected" if export_form is None or export_form.cleaned_data.get(
-                "export_items") else "filtered",
-            rows=rows,
+            scope="selected" if selected else "filtered", rows=rows,
+            # Which records were ticked (ids, not content), for a selection.
+            **({"ids": sorted(queryset.values_list("pk", flat=True))} if selected else {}),
         )
         response = StreamingHttpResponse(
             resource.lines(queryset, user=request.user),

@@ -48,7 +48,7 @@ def test_admin_export_is_the_export_cases_format_streamed(cases, coordinator_cli
 
 
 def test_export_of_a_filtered_changelist_records_the_filters(cases, coordinator_client):
-    response = coordinator_client.post(f"{EXPORT_URL}?country__exact=GE&q=Second+with",
+    response = coordinator_client.post(f"{EXPORT_URL}?country__exact=GE&q=Second+with&p=2&o=-1",
                                        {"format": "0", "resource": "0"})
     lines = body(response).splitlines()
     assert [line.split(",")[0] for line in lines] == ["reference", "AZ-2016-002"]
@@ -66,7 +66,8 @@ def test_export_selected_action(cases, coordinator_client):
     assert response.status_code == 200
     lines = body(response).splitlines()
     assert len(lines) == 2 and lines[1].startswith("AZ-2016-001,")
-    assert AuditEvent.objects.get(action="export").details["scope"] == "selected"
+    event = AuditEvent.objects.get(action="export")
+    assert (event.details["scope"], event.details["ids"]) == ("selected", [selected.pk])
 
 
 @pytest.mark.parametrize("actor", ["researcher_client", "verifier_client"])
@@ -88,3 +89,11 @@ def test_statements_export_through_the_admin(coordinator_client, researcher):
     lines = body(response).splitlines()
     assert lines[0].startswith("reference,speaker,")
     assert ",'+ quoted words," in lines[1]
+
+
+def test_an_invalid_filter_in_the_export_url_goes_back_to_the_list(cases, coordinator_client):
+    for query in ("foo=bar", "started_on__year=abc"):
+        response = coordinator_client.post(f"{EXPORT_URL}?{query}", {"format": "0",
+                                                                     "resource": "0"})
+        assert response.status_code == 302 and response.url.endswith("?e=1"), query
+    assert not AuditEvent.objects.filter(action="export").exists()
