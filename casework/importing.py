@@ -191,8 +191,11 @@ def read_csv(data: bytes, filename: str, columns: list[str], size: int | None = 
     limit = max_bytes()
     size = max(size or 0, len(data))
     if size > limit:
+        over, most = _size(size), _size(limit)
+        if over == most:  # just over: rounded, both would read the same
+            over, most = f"{size:,} bytes", f"{limit:,} bytes"
         raise ImportFileError(
-            f"{filename} is {_size(size)}, over the import limit of {_size(limit)}. "
+            f"{filename} is {over}, over the import limit of {most}. "
             "Split it into smaller files."
         )
     if data.startswith(b"PK\x03\x04"):

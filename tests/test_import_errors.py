@@ -145,6 +145,10 @@ def test_files_over_the_size_limit_are_refused(coordinator, tmp_path, settings):
     message, _ = import_failure(path, user=coordinator.username)
     assert "big.csv is 2 KB, over the import limit of 1 KB" in message
     assert nothing_written()
+    settings.CASEWORK_IMPORT_MAX_BYTES = path.stat().st_size - 1  # just over: exact sizes
+    message, _ = import_failure(path, user=coordinator.username)
+    size = path.stat().st_size
+    assert f"big.csv is {size:,} bytes, over the import limit of {size - 1:,} bytes" in message
 
 
 def test_a_byte_order_mark_is_accepted(coordinator, tmp_path):
