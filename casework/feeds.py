@@ -1,5 +1,6 @@
 """Atom feed of newly published cases: published, public fields only."""
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse_lazy
 from django.utils.feedgenerator import Atom1Feed
@@ -15,6 +16,7 @@ class LatestCasesFeed(Feed):
     title = _("Casework: newly published cases")
     subtitle = _("Reprisals against human rights defenders, as verified and published.")
     link = reverse_lazy("casework:case_list")
+    author_name = settings.SITE_NAME  # RFC 4287: a feed or each entry names an author
 
     def items(self):
         return public.cases().order_by("-published_at", "-id")[:FEED_SIZE]

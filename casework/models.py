@@ -13,6 +13,7 @@ fields in each model's PUBLIC_FIELDS.
 import datetime
 
 from django.conf import settings
+from django.conf.locale import LANG_INFO
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models, transaction
@@ -909,6 +910,13 @@ class Statement(PartialDateMixin, ReviewableModel):
                        "said_on", "said_on_precision", "quote", "language", "source_id")
     PUBLIC_FIELDS = ("reference", "title", "speaker_title", "said_on", "said_on_precision", "quote",
                      "language", "published_at")
+
+    @property
+    def language_name(self) -> str:
+        """"Russian (ru)" for "ru"; the code itself for a code Django does not name."""
+        info = LANG_INFO.get(self.language.lower()) or LANG_INFO.get(
+            self.language.split("-")[0].lower(), {})
+        return f"{info['name']} ({self.language})" if "name" in info else self.language
 
     class Meta:
         ordering = ["-said_on", "-id"]

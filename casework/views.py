@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
 from django_countries import countries
 
@@ -106,13 +107,38 @@ def _url_without(request: HttpRequest, name: str) -> str:
     return "?" + rest.urlencode()
 
 
+# What each search parameter is called on the page (empty state, error messages).
+PARAMETER_LABELS = {"q": _lazy("Search"), "country": _lazy("Country"), "right": _lazy("Right"),
+                    "violation": _lazy("Violation"), "role": _lazy("Defender"),
+                    "from": _lazy("From"), "to": _lazy("To"), "status": _lazy("Situation"),
+                    "sort": _lazy("Sort by"), "page": _lazy("Page")}
+
+
+def _value_labels(name: str) -> dict[str, str]:
+    if name == "country":
+        return dict(countries)
+    if name == "right":
+        return dict(Right.objects.values_list("slug", "label"))
+    if name == "violation":
+        return dict(ViolationType.objects.values_list("slug", "label"))
+    if name == "role":
+        return {value: str(label).capitalize() for value, label in Person.DefenderType.choices}
+    if name == "status":
+        return {value: str(label).capitalize() for value, label in Case.Situation.choices}
+    return {}
+
+
 def _active_filters(request: HttpRequest) -> list[dict]:
-    """Each active parameter with the URL that drops it: the empty state's suggestions."""
+    """Each active parameter with the URL that drops it: the empty state's suggestions
+    ("Remove Country: Georgia")."""
     active = []
     for name in ("q", "country", "right", "violation", "role", "from", "to", "status"):
         values = [v for v in request.GET.getlist(name) if v]
         if values:
-            active.append({"name": name, "values": values, "url": _url_without(request, name)})
+            labels = _value_labels(name)
+            active.append({"name": name, "label": PARAMETER_LABELS[name],
+                           "values": [labels.get(v, v) for v in values],
+                           "url": _url_without(request, name)})
     return active
 
 
@@ -121,8 +147,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     case_filter = public_case_filter(request.GET)
     context = {"filter": case_filter, "sorts": SORTS.items(), "active": _active_filters(request)}
     if not case_filter.is_valid():
-        context["errors"] = [{"field": field, "messages": messages,
-                              "without": _url_without(request, field)}
+        context["errors"] = [{"field": field, "label": PARAMETER_LABELS.get(field, field),
+                              "messages": messages, "without": _url_without(request, field)}
                              for field, messages in case_filter.form.errors.items()]
         return render(request, "casework/case_list.html", context, status=400)
     results, close, total = _search(case_filter, count=True)

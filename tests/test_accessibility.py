@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from casework.models import Organisation, Person
+from tests import factories
 
 # live_server needs committed data; serialized_rollback restores the migrations' rows
 # (roles, vocabulary) for the tests that run after this one.
@@ -30,6 +31,10 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 @pytest.fixture
 def demo_site(live_server):
     call_command("load_demo", stdout=open("/dev/null", "w"))
+    researcher, verifier = factories.make_user("Researcher"), factories.make_user("Verifier")
+    long_words = factories.publish(factories.make_case(  # they must wrap on a phone
+        researcher, title="Unbroken" + "x" * 120, location="Y" * 80,
+        summary="https://example.org/" + "a" * 200), researcher, verifier)
     person = Person.objects.published().get(name="Khadija Ismayilova")
     organisation = Organisation.objects.published().get(name="Civil Rights Defenders")
     pages = [
@@ -45,6 +50,8 @@ def demo_site(live_server):
         "/statements/ST-2016-001/",
         "/about/",
         "/cases/NO-SUCH-CASE/",
+        long_words.get_absolute_url(),
+        "/cases/?q=Unbroken",
     ]
     return live_server.url, pages
 
@@ -76,6 +83,10 @@ def test_every_page_type_has_no_wcag_violations_and_works_without_js(demo_site, 
         failures = []
         for path in pages:
             page.goto(base + path)
+            # Usable on a phone: nothing wider than the screen (no sideways scrolling).
+            wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if wider > 0:
+                failures.append(f"{path} ({viewport['width']}px): {wider}px too wide")
             page.evaluate(axe + "\n;0")
             result = page.evaluate(
                 "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)

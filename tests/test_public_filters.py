@@ -2,6 +2,7 @@
 partial dates overlap ranges; invalid values give a clear 400, never a 500."""
 
 import datetime
+import re
 
 import pytest
 from django.core.management import call_command
@@ -156,7 +157,7 @@ def test_invalid_values_give_a_clear_message(client, db, params, message):
 def test_an_invalid_parameter_can_be_dropped_keeping_the_rest(client, db):
     response = client.get("/cases/", {"q": "graffiti", "country": "XX", "page": "2"})
     assert response.status_code == 400
-    assert '<a href="?q=graffiti">Search without country</a>' in response.text
+    assert '<a href="?q=graffiti">Search without “Country”</a>' in response.text
     assert "<title>Error: Cases" in response.text  # said on page load
 
 
@@ -225,6 +226,20 @@ def test_empty_state_suggests_what_to_loosen(client, demo):
     assert response.context["total"] == 0
     assert "Try loosening it" in response.text
     assert "?q=graffiti" in response.text  # the link that drops the right filter
+    assert "Remove Right: Freedom of association" in response.text  # in words
+    assert "Remove Search: graffiti" in response.text
+    assert "<title>0 · Cases matching" in response.text  # said on page load
+    # An option that would give nothing cannot be chosen (unless it already is).
+    assert 'value="association" checked' in response.text
+    response = client.get("/cases/", {"q": "graffiti"})
+    assert re.search(r'value="association" disabled>\s*<label for="right-association">'
+                     r'Freedom of association <span class="count">\(0\)', response.text)
+    assert 'value="expression" disabled' not in response.text
+    # Relevance is a sort for a query only.
+    assert '<option value="relevance"' in response.text
+    assert '<option value="relevance"' not in client.get("/cases/").text
+    # The header's search box keeps the query.
+    assert 'id="header-q" type="search" name="q" value="graffiti"' in response.text
 
 
 def test_filter_vocabulary_choices_follow_the_database(client, published_case):

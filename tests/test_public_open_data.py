@@ -81,6 +81,8 @@ def test_atom_feed_lists_newly_published_cases(client, researcher, verifier):
         f"/cases/{case.reference}/")
     # Atom ids are absolute IRIs (RFC 4287, 4.2.6): the case's permalink.
     assert feed.find("atom:entry/atom:id", ns).text == f"http://testserver/cases/{case.reference}/"
+    # RFC 4287, 4.1.1: a feed names an author (or each of its entries does).
+    assert feed.find("atom:author/atom:name", ns).text == "Casework"
 
 
 def test_sitemap_lists_published_permalinks(client, researcher, verifier):

@@ -231,3 +231,21 @@ def test_statements_of_an_unknown_or_unpublished_party_are_404(client, researche
                   {"organisation": "1e3"}, {"organisation": "٣"}):
         assert client.get("/statements/", query).status_code == 404, query
     assert client.get("/statements/", {"person": ""}).status_code == 200
+
+
+def test_quotes_are_marked_with_their_language(client, researcher, verifier):
+    statement = factories.make_statement(researcher, quote="Свободу политзаключённым",
+                                         language="ru")
+    factories.publish(statement, researcher, verifier)
+    page = client.get(statement.get_absolute_url()).text
+    assert '<blockquote lang="ru">' in page and "Russian (ru)" in page
+    assert '<blockquote lang="ru">' in client.get("/statements/").text
+
+
+def test_a_later_page_says_which_page_it_is_in_its_title(client, researcher, verifier):
+    from casework.views import PER_PAGE
+
+    for n in range(PER_PAGE + 1):
+        factories.publish(factories.make_case(researcher, title=f"Case {n}"), researcher,
+                          verifier)
+    assert f"<title>{PER_PAGE + 1} · Cases · page 2" in client.get("/cases/", {"page": 2}).text
