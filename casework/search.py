@@ -31,6 +31,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 
+from casework.bulk import update_records
 from casework.models import (
     Case,
     Involvement,
@@ -218,9 +219,9 @@ def refresh_search_documents(case_ids: Iterable[int], batch_size: int = 1000) ->
                 keys.append(case)  # (setting search_document re-runs the vector's trigger)
             case.search_document, case.facet_keys = document, facet_keys
         if documents:
-            Case.objects.bulk_update(documents, ["search_document", "facet_keys"])
+            update_records(Case, documents, ["search_document", "facet_keys"])
         if keys:
-            Case.objects.bulk_update(keys, ["facet_keys"])
+            update_records(Case, keys, ["facet_keys"])
 
 
 # ---------------------------------------------------------------------------
