@@ -461,6 +461,11 @@ class Source(PartialDateMixin, ReviewableModel):
     REVIEWED_FIELDS = ("url", "citation", "publisher", "published_on", "published_on_precision")
     PUBLIC_FIELDS = REVIEWED_FIELDS
 
+    @property
+    def published_as_written(self) -> str:
+        """"2016", "December 2016" or "5 December 2016", as precise as it is known."""
+        return self.partial_date("published_on")
+
     class Meta:
         ordering = ["-published_on", "publisher", "id"]
         permissions = workflow_permissions("source", "sources")

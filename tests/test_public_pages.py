@@ -249,3 +249,18 @@ def test_a_later_page_says_which_page_it_is_in_its_title(client, researcher, ver
         factories.publish(factories.make_case(researcher, title=f"Case {n}"), researcher,
                           verifier)
     assert f"<title>{PER_PAGE + 1} · Cases · page 2" in client.get("/cases/", {"page": 2}).text
+
+
+def test_a_sources_date_and_a_statements_cases_read_as_written(client, researcher, verifier):
+    source = factories.publish(factories.make_source(
+        researcher, citation="Civic space update", published_on=datetime.date(2016, 12, 1),
+        published_on_precision="month"), researcher, verifier)
+    case = factories.make_case(researcher)
+    case.sources.add(source)
+    factories.publish(case, researcher, verifier)
+    assert "Civic space update</a> (December 2016)" in client.get(case.get_absolute_url()).text
+    statement = factories.make_statement(researcher, quote="Release them")
+    statement.cases.add(case)
+    factories.publish(statement, researcher, verifier)
+    article = client.get("/statements/").text.split('<article class="statement">')[1]
+    assert f">{case.reference}</a>" in article.split("</article>")[0]  # inside its block
