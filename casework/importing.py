@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
+import json
 import re
 import unicodedata
 from collections import defaultdict
@@ -119,6 +121,9 @@ class ImportReport:
     actions: dict[str, tuple[int, str]] = field(default_factory=dict)
     # reference -> version of the existing record the row was checked against (None: new)
     versions: dict[str, int | None] = field(default_factory=dict)
+    # reference -> digest of what its names and addresses resolved to (existing records
+    # by id, or new ones), so that a confirm step can tell they still resolve the same
+    links: dict[str, str] = field(default_factory=dict)
     # Verified or published records the file changes: they go back to draft (re-vetting).
     revetted: list[str] = field(default_factory=list)
     # Valid, but rolled back with the rest of its run (import_together) for errors in
@@ -135,8 +140,9 @@ class ImportReport:
 
     def plan(self) -> dict[str, list]:
         """What the file would do, record by record: reference -> [action, version of the
-        existing record or None]. The admin's confirm step holds the preview to it."""
-        return {reference: [action, self.versions.get(reference)]
+        existing record or None, digest of its links]. The admin's confirm step holds the
+        preview to it."""
+        return {reference: [action, self.versions.get(reference), self.links.get(reference, "")]
                 for reference, (_number, action) in self.actions.items()}
 
     def counts(self) -> dict[str, int]:
@@ -612,6 +618,9 @@ class Importer:
                 continue
             if previewed is not None and previewed[1] != plan[reference][1]:
                 why = "was changed by someone else since the preview"
+            elif previewed is not None and previewed[:2] == plan[reference][:2]:
+                why = ("would now name other people, organisations or sources than in the "
+                       "preview (someone added, renamed or removed one meanwhile)")
             else:
                 why = (f"would now be {described[action]}, not "
                        f"{described.get(previewed and previewed[0], 'in the preview')}")
@@ -620,7 +629,9 @@ class Importer:
         if set(self.expected) != set(plan) and not self.report.errors:
             self.report.errors.append(RowError(0, "", "the file is not the one previewed"))
 
-    def _classify(self, reference: str, number: int, existing, changed: bool) -> str:
+    def _classify(self, reference: str, number: int, existing, changed: bool,
+                  links: object = None) -> str:
+        """`links`: what the row's names and addresses resolve to (see ImportReport.links)."""
         if existing is None:
             action = "created"
         elif changed:
@@ -630,6 +641,8 @@ class Importer:
         getattr(self.report, action).append(reference)
         self.report.actions[reference] = (number, action)
         self.report.versions[reference] = None if existing is None else existing.version
+        self.report.links[reference] = hashlib.sha256(
+            json.dumps(links, sort_keys=True, default=str).encode()).hexdigest()[:16]
         if action == "updated" and existing.status in (Status.VERIFIED, Status.PUBLISHED):
             self.report.revetted.append(reference)
         return action
@@ -801,8 +814,11 @@ class CaseImporter(Importer):
                                   chosen["rights"], urls, parties, case))
         self._load_sources(all_urls)
         for plan in plans:
-            plan.action = self._classify(plan.reference, plan.number, plan.existing,
-                                         plan.existing is not None and self._changed(plan))
+            plan.action = self._classify(
+                plan.reference, plan.number, plan.existing,
+                plan.existing is not None and self._changed(plan),
+                links=[{role: sorted(parties) for role, parties in plan.parties.items()},
+                       [self.source_ids.get(url) for url in plan.source_urls]])
         return plans
 
     def _changed(self, plan: CasePlan) -> bool:
@@ -1243,8 +1259,11 @@ class StatementImporter(Importer):
                                        source_url, list(dict.fromkeys(refs)), statement))
         self._load_sources(u for u in urls if u)
         for plan in plans:
-            plan.action = self._classify(plan.reference, plan.number, plan.existing,
-                                         plan.existing is not None and self._changed(plan))
+            plan.action = self._classify(
+                plan.reference, plan.number, plan.existing,
+                plan.existing is not None and self._changed(plan),
+                links=[plan.speaker, plan.organisation,
+                       self.source_ids.get(plan.source_url), plan.cases])
         return plans
 
     def _one_name(self, row, column: str, errs: _RowErrors) -> str:

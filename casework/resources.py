@@ -15,6 +15,7 @@ commands (casework.importing) and the same serialiser as every export (casework.
 from __future__ import annotations
 
 import hashlib
+import json
 
 from django import forms
 from django.contrib import admin, messages
@@ -52,6 +53,7 @@ from casework.importing import (
     read_csv,
 )
 from casework.models import Case
+from casework.uploads import plan_file
 
 PREVIEW_ROWS = 1000  # rows listed in the admin preview; the counts cover the whole file
 
@@ -284,11 +286,17 @@ class ExchangeAdminMixin(ImportExportMixin):
         super().add_data_read_fail_error_to_form(form, e)
 
     def get_confirm_form_initial(self, request, import_form):
+        """The signed preview: who previewed which stored file, its digest, and the digest
+        of the plan, which waits beside the upload (a plan of tens of thousands of rows
+        would make the form too big to post)."""
         initial = super().get_confirm_form_initial(request, import_form)
         preview = getattr(request, "casework_preview", None)
         if import_form is not None and preview is not None:
+            plan = json.dumps(preview["plan"], sort_keys=True).encode()
+            plan_file(initial["import_file_name"]).write_bytes(plan)
             initial["preview"] = signing.dumps({
-                **preview, "user": request.user.pk, "file": initial["import_file_name"],
+                "digest": preview["digest"], "plan": hashlib.sha256(plan).hexdigest(),
+                "user": request.user.pk, "file": initial["import_file_name"],
                 "name": initial["original_file_name"], "format": str(initial["format"]),
             }, salt=PREVIEW_SALT)
         return initial
@@ -302,7 +310,12 @@ class ExchangeAdminMixin(ImportExportMixin):
                 or preview.get("format") != form.cleaned_data["format"]
                 or preview.get("digest") != getattr(dataset, "digest", None)):
             raise PreviewMismatch
-        return super().process_dataset(dataset, form, request, expected=preview["plan"],
+        stored = plan_file(form.cleaned_data["import_file_name"])
+        plan = stored.read_bytes()
+        if preview.get("plan") != hashlib.sha256(plan).hexdigest():
+            raise PreviewMismatch
+        stored.unlink()  # used once; the upload itself goes once the import has run
+        return super().process_dataset(dataset, form, request, expected=json.loads(plan),
                                        **kwargs)
 
     def import_action(self, request, **kwargs):
@@ -314,6 +327,7 @@ class ExchangeAdminMixin(ImportExportMixin):
         if request.method == "POST" and name and not context.get("confirm_form"):
             self.get_tmp_storage_class()(name=name,
                                          **self.get_tmp_storage_class_kwargs()).remove()
+            plan_file(name).unlink(missing_ok=True)
         return response
 
     def process_import(self, request, **kwargs):

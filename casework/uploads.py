@@ -40,15 +40,22 @@ class ImportUploadStorage(TempFolderStorage):
         return upload
 
 
+def plan_file(upload_name: str) -> Path:
+    """Where the plan of an upload's preview waits for its confirmation (the admin's confirm
+    step holds the import to it): beside the upload, deleted with it."""
+    ImportUploadStorage(name=upload_name).get_full_path()  # a bare name in our directory
+    return upload_dir() / f"{upload_name}.plan"
+
+
 def clear_uploads(older_than_seconds: float) -> int:
-    """Delete uploads older than this; returns how many."""
+    """Delete uploads (and their previews' plans) older than this; returns how many."""
     cutoff = time.time() - older_than_seconds
     removed = 0
-    for path in upload_dir().glob("*.upload"):
+    for path in [*upload_dir().glob("*.upload"), *upload_dir().glob("*.upload.plan")]:
         try:
             if path.stat().st_mtime <= cutoff:
                 path.unlink()
-                removed += 1
+                removed += path.suffix == ".upload"
         except FileNotFoundError:  # confirmed (and removed) meanwhile
             continue
     return removed

@@ -244,7 +244,8 @@ def test_an_upload_that_cannot_be_confirmed_is_deleted_at_once(coordinator_clien
     upload(coordinator_client, b"\xff\xfe not UTF-8")
     assert not list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())
     upload(coordinator_client, SAMPLE_CASES.read_bytes())
-    assert len(list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())) == 1  # awaiting confirm
+    assert len(list(settings.CASEWORK_IMPORT_UPLOAD_DIR.glob("*.upload"))) == 1  # awaiting
+    assert len(list(settings.CASEWORK_IMPORT_UPLOAD_DIR.glob("*.plan"))) == 1  # confirm
 
 
 def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
@@ -277,3 +278,34 @@ def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
     message = [str(m) for m in done.wsgi_request._messages][0]
     assert "1 cases were created, 1 updated" in message
     assert "1 of them were verified or published: they went back to draft" in message
+
+
+def test_a_large_file_can_be_confirmed_and_its_plan_waits_on_the_server(
+        coordinator_client, settings, tmp_path):
+    """The plan of a long file would make the confirm form too big to post: it waits
+    beside the upload, and the form carries only its signed digest."""
+    settings.CASEWORK_IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20_000
+    preview = upload(coordinator_client, csv_bytes(
+        [case_row(reference=f"AZ-2020-{n:04d}") for n in range(600)]))
+    assert len(preview.context["confirm_form"].initial["preview"]) < 1000
+    plans = list(settings.CASEWORK_IMPORT_UPLOAD_DIR.glob("*.plan"))
+    assert len(plans) == 1
+    assert confirm(coordinator_client, preview).status_code == 302
+    assert Case.objects.count() == 600
+    assert not list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())  # upload and plan gone
+
+
+def test_confirming_refuses_names_that_resolve_otherwise_than_in_the_preview(
+        coordinator_client, researcher, settings, tmp_path):
+    from tests import factories
+
+    settings.CASEWORK_IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    preview = upload(coordinator_client, csv_bytes([case_row(reference="AZ-2020-009",
+                                                             defenders="Leyla Example")]))
+    assert "People to create: 1, as drafts" in preview.text
+    factories.make_person(researcher, name="Leyla Example")  # a colleague, meanwhile
+    refused = coordinator_client.post(PROCESS_URL, _confirm_data(preview), follow=True)
+    assert ("AZ-2020-009 would now name other people, organisations or sources than in "
+            "the preview") in refused.text
+    assert not Case.objects.exists()
