@@ -3,7 +3,7 @@ PostgreSQL for inserts (create_records, insert_rows), and one UPDATE … FROM a 
 temporary table for updates (update_records); multi-row statements elsewhere. Used by the
 importer and by the search documents' refresh."""
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 
 def qn(name: str) -> str:
@@ -56,9 +56,11 @@ def update_records(model, records: list, fields: list[str]) -> None:
     database = connections[DEFAULT_DB_ALIAS]
     rows = [[record.pk, *(field.get_db_prep_save(getattr(record, field.attname), database)
                           for field in changed)] for record in records]
-    with connection.cursor() as cursor:
+    # In a transaction of its own (a savepoint inside the caller's), so that an error
+    # never leaves the temporary table behind on the connection.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMPORARY TABLE casework_changed_rows AS SELECT "  # noqa: S608
+            f"CREATE TEMPORARY TABLE casework_changed_rows ON COMMIT DROP AS SELECT "  # noqa: S608
             f"{', '.join(qn(c) for c in columns)} FROM {qn(table)} WITH NO DATA")
         insert_rows(cursor, "casework_changed_rows", columns, rows)
         cursor.execute(
@@ -76,7 +78,9 @@ def insert_rows(cursor, table: str, columns: list[str], rows: list) -> None:
         return
     if connection.vendor == "postgresql":
         names = ", ".join(qn(c) for c in columns)
-        with cursor.cursor.copy(f"COPY {qn(table)} ({names}) FROM STDIN") as copy:
+        # The driver's own COPY: its errors are turned into Django's, as for any query.
+        with connection.wrap_database_errors, cursor.cursor.copy(
+                f"COPY {qn(table)} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         return

@@ -104,3 +104,21 @@ def test_only_published_cases_have_their_documents_refreshed(researcher, verifie
     factories.publish(draft, researcher, verifier)
     draft.refresh_from_db()
     assert "draft after" in draft.search_document  # publishing builds it
+
+
+def test_a_failed_bulk_update_leaves_nothing_behind(researcher):
+    """update_records runs in a savepoint: after an error (here a title too long for its
+    column, refused by the database mid-way) the next one works."""
+    from django.db import DatabaseError
+
+    from casework.bulk import update_records
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not enforce a column's length")
+    case = factories.make_case(researcher, title="Before")
+    case.title = "x" * 400
+    with pytest.raises(DatabaseError):
+        update_records(Case, [case], ["title"])
+    case.title = "After"
+    update_records(Case, [case], ["title"])
+    assert Case.objects.get(pk=case.pk).title == "After"
