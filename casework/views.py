@@ -145,7 +145,7 @@ def _active_filters(request: HttpRequest) -> list[dict]:
 @require_safe
 def case_list(request: HttpRequest) -> HttpResponse:
     case_filter = public_case_filter(request.GET)
-    context = {"filter": case_filter, "sorts": SORTS.items(), "active": _active_filters(request)}
+    context = {"filter": case_filter, "sorts": SORTS.items()}
     if not case_filter.is_valid():
         context["errors"] = [{"field": field, "label": PARAMETER_LABELS.get(field, field),
                               "messages": messages, "without": _url_without(request, field)}
@@ -167,6 +167,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "sort": case_filter.form.cleaned_data.get("sort")
         or ("relevance" if case_filter.query else "newest"),
         "facets": _facet_options(case_filter, case_filter.facet_counts()),
+        # The empty state's suggestions, in words (a query for some labels): only then.
+        "active": _active_filters(request) if not total else [],
     })
     return render(request, "casework/case_list.html", context)
 
