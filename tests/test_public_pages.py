@@ -264,3 +264,15 @@ def test_a_sources_date_and_a_statements_cases_read_as_written(client, researche
     factories.publish(statement, researcher, verifier)
     article = client.get("/statements/").text.split('<article class="statement">')[1]
     assert f">{case.reference}</a>" in article.split("</article>")[0]  # inside its block
+
+
+def test_an_untitled_statement_has_one_name_in_lists_and_on_its_page(
+        client, researcher, verifier):
+    speaker = factories.publish(factories.make_person(researcher, name="Dunja Mijatović",
+                                                      identity_public=True), researcher, verifier)
+    statement = factories.make_statement(researcher, speaker=speaker, quote="Release them",
+                                         said_on=datetime.date(2017, 3, 1))
+    factories.publish(statement, researcher, verifier)
+    name = "Dunja Mijatović, 1 March 2017"
+    assert f"<h1>{name}</h1>" in client.get(statement.get_absolute_url()).text
+    assert f">{name}</a>" in client.get("/statements/").text
