@@ -272,6 +272,7 @@ class ExchangeAdminMixin(ImportExportMixin):
     confirm_form_class = PreviewConfirmForm
     export_form_class = ExportForm
     import_template_name = "admin/casework/import.html"
+    export_template_name = "admin/casework/export.html"
     exchange_columns: list[str] = []
 
     def get_export_filename(self, request, queryset, file_format):
@@ -350,11 +351,18 @@ class ExchangeAdminMixin(ImportExportMixin):
         """As the changelist does, an unknown or invalid filter in the URL goes back to
         the list with its "?e=1" message instead of a 500."""
         try:
-            return super().export_action(request)
+            response = super().export_action(request)
         except IncorrectLookupParameters:
             return HttpResponseRedirect(
                 reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
                 + "?e=1")
+        context = getattr(response, "context_data", None)
+        if context is not None and "export_items" not in request.POST:
+            # The form page says what the file will hold before anyone presses the button.
+            context["export_count"] = self.get_export_queryset(request).count()
+            context["export_filters"] = audit_filters(request.GET)
+            context["export_nouns"] = (self.opts.verbose_name, self.opts.verbose_name_plural)
+        return response
 
     def add_success_message(self, result, request):
         report = getattr(result, "casework_report", None)

@@ -97,3 +97,12 @@ def test_an_invalid_filter_in_the_export_url_goes_back_to_the_list(cases, coordi
                                                                      "resource": "0"})
         assert response.status_code == 302 and response.url.endswith("?e=1"), query
     assert not AuditEvent.objects.filter(action="export").exists()
+
+
+def test_the_export_page_says_what_the_file_will_hold(cases, coordinator_client):
+    page = coordinator_client.get(f"{EXPORT_URL}?country__exact=GE").text
+    assert "The file will hold 1 case: the list as filtered" in page
+    assert "<code>country__exact</code> = GE" in page
+    everything = coordinator_client.get(EXPORT_URL).text
+    assert f"The file will hold {cases.count()} cases" in everything
+    assert "No filter: every record you may see." in everything
