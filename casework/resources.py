@@ -21,7 +21,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core import signing
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
+from django.db import models
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -217,14 +223,39 @@ class StatementResource(ExchangeResource):
 _NOT_FILTERS = {"p", "o", "e", "all"}
 
 
-def audit_filters(params) -> dict[str, list[str]]:
-    """Which filters an export used. The free-text search is left out: it can be a name."""
+# Lookups whose value is text someone typed (a name, a phrase), not a choice.
+_TEXT_LOOKUPS = {"contains", "icontains", "startswith", "istartswith", "endswith",
+                 "iendswith", "regex", "iregex", "search", "iexact"}
+TEXT_NOT_RECORDED = "(search text not recorded)"
+
+
+def _typed_text(model, key: str) -> bool:
+    """Whether a filter parameter's value is free text: a text lookup, or a text field
+    without choices (the admin accepts `?summary__icontains=…` or `?title=…` in the URL)."""
+    parts = key.split("__")
+    if parts[-1] in _TEXT_LOOKUPS:
+        return True
+    field = None
+    for part in parts:
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:  # a lookup (year, exact, in, …): stop here
+            break
+        if field.is_relation and field.related_model is not None:
+            model = field.related_model
+    return (isinstance(field, (models.CharField, models.TextField))
+            and not field.choices)
+
+
+def audit_filters(params, model=Case) -> dict[str, list[str]]:
+    """Which filters an export used. Text typed into a search or a text field's filter is
+    left out, in the audit log as on the export page: it can be a name."""
     filters = {}
     for key, values in params.lists():
-        if key in ("q",):
-            filters[key] = ["(search text not recorded)"]
-        elif not key.startswith("_") and key not in _NOT_FILTERS:
-            filters[key] = values
+        if key.startswith("_") or key in _NOT_FILTERS:
+            continue
+        filters[key] = ([TEXT_NOT_RECORDED] if key == "q" or _typed_text(model, key)
+                        else values)
     return filters
 
 
@@ -311,13 +342,26 @@ class ExchangeAdminMixin(ImportExportMixin):
                 or preview.get("format") != form.cleaned_data["format"]
                 or preview.get("digest") != getattr(dataset, "digest", None)):
             raise PreviewMismatch
-        stored = plan_file(form.cleaned_data["import_file_name"])
-        plan = stored.read_bytes()
+        name = form.cleaned_data["import_file_name"]
+        stored = plan_file(name)
+        try:
+            plan = stored.read_bytes()
+        except FileNotFoundError:  # confirmed already, or cleared: the upload goes too
+            self._remove_upload(name)
+            raise
         if preview.get("plan") != hashlib.sha256(plan).hexdigest():
             raise PreviewMismatch
-        stored.unlink()  # used once; the upload itself goes once the import has run
-        return super().process_dataset(dataset, form, request, expected=json.loads(plan),
-                                       **kwargs)
+        stored.unlink()  # used once
+        try:
+            return super().process_dataset(dataset, form, request, expected=json.loads(plan),
+                                           **kwargs)
+        finally:
+            # Whatever happens now, the upload cannot be confirmed again: delete it.
+            self._remove_upload(name)
+
+    def _remove_upload(self, name: str) -> None:
+        self.get_tmp_storage_class()(name=name, **self.get_tmp_storage_class_kwargs()).remove()
+        plan_file(name).unlink(missing_ok=True)
 
     def import_action(self, request, **kwargs):
         """The upload and its preview. An upload that cannot be confirmed (unreadable, or
@@ -326,9 +370,7 @@ class ExchangeAdminMixin(ImportExportMixin):
         context = getattr(response, "context_data", None) or {}
         name = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
         if request.method == "POST" and name and not context.get("confirm_form"):
-            self.get_tmp_storage_class()(name=name,
-                                         **self.get_tmp_storage_class_kwargs()).remove()
-            plan_file(name).unlink(missing_ok=True)
+            self._remove_upload(name)
         return response
 
     def process_import(self, request, **kwargs):
@@ -360,7 +402,7 @@ class ExchangeAdminMixin(ImportExportMixin):
         if context is not None and "export_items" not in request.POST:
             # The form page says what the file will hold before anyone presses the button.
             context["export_count"] = self.get_export_queryset(request).count()
-            context["export_filters"] = audit_filters(request.GET)
+            context["export_filters"] = audit_filters(request.GET, self.model)
             context["export_nouns"] = (self.opts.verbose_name, self.opts.verbose_name_plural)
         return response
 
@@ -390,7 +432,7 @@ class ExchangeAdminMixin(ImportExportMixin):
         selected = export_form is None or export_form.cleaned_data.get("export_items")
         AuditEvent.objects.record(
             AuditEvent.Action.EXPORT, request=request, kind=self.opts.model_name,
-            via="admin", filters=audit_filters(request.GET),
+            via="admin", filters=audit_filters(request.GET, self.model),
             scope="selected" if selected else "filtered", rows=rows,
             # Which records were ticked (ids, not content), for a selection.
             **({"ids": sorted(queryset.values_list("pk", flat=True))} if selected else {}),

@@ -32,6 +32,11 @@ class ImportUploadStorage(TempFolderStorage):
             raise SuspiciousOperation("Import upload name is not a file of the upload directory.")
         return str(upload_dir() / self.name)
 
+    def remove(self):
+        """Idempotent: the confirm step deletes the upload whatever the outcome, and the
+        package deletes it again after a successful import."""
+        Path(self.get_full_path()).unlink(missing_ok=True)
+
     def _open(self, mode="r"):
         if self.name:
             return open(self.get_full_path(), mode, encoding=self.encoding)  # noqa: SIM115
@@ -48,14 +53,20 @@ def plan_file(upload_name: str) -> Path:
 
 
 def clear_uploads(older_than_seconds: float) -> int:
-    """Delete uploads (and their previews' plans) older than this; returns how many."""
+    """Delete uploads older than this, each with its preview's plan, and plans whose
+    upload is gone; returns how many uploads."""
     cutoff = time.time() - older_than_seconds
     removed = 0
-    for path in [*upload_dir().glob("*.upload"), *upload_dir().glob("*.upload.plan")]:
+    for path in upload_dir().glob("*.upload"):
         try:
             if path.stat().st_mtime <= cutoff:
                 path.unlink()
-                removed += path.suffix == ".upload"
+                removed += 1
         except FileNotFoundError:  # confirmed (and removed) meanwhile
             continue
+        if not path.exists():
+            Path(f"{path}.plan").unlink(missing_ok=True)
+    for plan in upload_dir().glob("*.upload.plan"):
+        if not plan.with_suffix("").exists():
+            plan.unlink(missing_ok=True)
     return removed

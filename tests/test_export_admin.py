@@ -106,3 +106,18 @@ def test_the_export_page_says_what_the_file_will_hold(cases, coordinator_client)
     everything = coordinator_client.get(EXPORT_URL).text
     assert f"The file will hold {cases.count()} cases" in everything
     assert "No filter: every record you may see." in everything
+
+
+def test_text_typed_into_a_field_filter_is_neither_shown_nor_recorded(cases,
+                                                                      coordinator_client):
+    """The admin accepts any text filter in the URL (?summary__icontains=…): it can be a
+    name, so the export page and the audit log leave it out, like the search box's."""
+    url = f"{EXPORT_URL}?summary__icontains=Second+with&country__exact=GE"
+    page = coordinator_client.get(url).text
+    notice = page.split("The file will hold")[1].split("</p>")[0]
+    assert "Second with" not in notice and "(search text not recorded)" in notice
+    assert "<code>country__exact</code> = GE" in notice
+    coordinator_client.post(url, {"format": "0", "resource": "0"})
+    filters = AuditEvent.objects.get(action="export").details["filters"]
+    assert filters == {"summary__icontains": ["(search text not recorded)"],
+                       "country__exact": ["GE"]}

@@ -309,3 +309,40 @@ def test_confirming_refuses_names_that_resolve_otherwise_than_in_the_preview(
     assert ("AZ-2020-009 would now name other people, organisations or sources than in "
             "the preview") in refused.text
     assert not Case.objects.exists()
+
+
+def test_a_confirm_that_fails_midway_leaves_no_upload_behind(
+        coordinator_client, settings, tmp_path, monkeypatch):
+    from casework.importing import CaseImporter
+
+    settings.CASEWORK_IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    preview = upload(coordinator_client, csv_bytes([case_row(defenders="Secret Name")]))
+
+    def database_went_away(self, parsed, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(CaseImporter, "run", database_went_away)
+    coordinator_client.raise_request_exception = False
+    assert coordinator_client.post(PROCESS_URL, _confirm_data(preview)).status_code == 500
+    assert not list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())  # partner data gone
+    monkeypatch.undo()
+    retry = coordinator_client.post(PROCESS_URL, _confirm_data(preview), follow=True)
+    assert "no longer on the server" in retry.text
+    assert not Case.objects.exists()
+
+
+def test_clearing_uploads_leaves_no_plan_behind(coordinator_client, settings, tmp_path):
+    import os
+    import time
+
+    from casework.uploads import clear_uploads
+
+    settings.CASEWORK_IMPORT_UPLOAD_DIR = tmp_path / "uploads"
+    preview = upload(coordinator_client, csv_bytes([case_row()]))
+    name = preview.context["confirm_form"].initial["import_file_name"]
+    now = time.time()
+    # The plan is written after the preview ran: younger than its upload.
+    os.utime(settings.CASEWORK_IMPORT_UPLOAD_DIR / name, (now - 7300, now - 7300))
+    os.utime(settings.CASEWORK_IMPORT_UPLOAD_DIR / f"{name}.plan", (now - 7100, now - 7100))
+    assert clear_uploads(7200) == 1
+    assert not list(settings.CASEWORK_IMPORT_UPLOAD_DIR.iterdir())
