@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
@@ -73,13 +74,6 @@ def _facet_options(case_filter: CaseFilter, counts: dict[str, dict[str, int]]) -
         "role": set(data.get("role") or []),
         "status": {data["status"]} if data.get("status") else set(),
     }
-    labels = {
-        "country": None,
-        "right": [(r.slug, r.label) for r in Right.objects.order_by("label")],
-        "violation": [(v.slug, v.label) for v in ViolationType.objects.order_by("label")],
-        "role": [c for c in Person.DefenderType.choices if c[0]],
-        "status": list(Case.Situation.choices),
-    }
     titles = {"country": _("Country"), "right": _("Right"), "violation": _("Violation"),
               "role": _("Defender"), "status": _("Situation")}
     facets = []
@@ -89,7 +83,7 @@ def _facet_options(case_filter: CaseFilter, counts: dict[str, dict[str, int]]) -
             options = sorted(((c, countries.name(c) or c) for c in codes if c),
                              key=lambda item: item[1])
         else:
-            options = labels[name]
+            options = option_labels(name)
         rows = [{"value": value, "label": label, "count": counts[name].get(value, 0),
                  "checked": value in chosen[name]}
                 for value, label in options
@@ -114,18 +108,19 @@ PARAMETER_LABELS = {"q": _lazy("Search"), "country": _lazy("Country"), "right": 
                     "sort": _lazy("Sort by"), "page": _lazy("Page")}
 
 
-def _value_labels(name: str) -> dict[str, str]:
+def option_labels(name: str) -> list[tuple[str, str]]:
+    """The values a search parameter takes, with their labels, in the order shown."""
     if name == "country":
-        return dict(countries)
+        return list(countries)
     if name == "right":
-        return dict(Right.objects.values_list("slug", "label"))
+        return [(r.slug, r.label) for r in Right.objects.order_by("label")]
     if name == "violation":
-        return dict(ViolationType.objects.values_list("slug", "label"))
+        return [(v.slug, v.label) for v in ViolationType.objects.order_by("label")]
     if name == "role":
-        return {value: str(label).capitalize() for value, label in Person.DefenderType.choices}
+        return [c for c in Person.DefenderType.choices if c[0]]
     if name == "status":
-        return {value: str(label).capitalize() for value, label in Case.Situation.choices}
-    return {}
+        return list(Case.Situation.choices)
+    return []
 
 
 def _active_filters(request: HttpRequest) -> list[dict]:
@@ -135,7 +130,7 @@ def _active_filters(request: HttpRequest) -> list[dict]:
     for name in ("q", "country", "right", "violation", "role", "from", "to", "status"):
         values = [v for v in request.GET.getlist(name) if v]
         if values:
-            labels = _value_labels(name)
+            labels = {value: capfirst(label) for value, label in option_labels(name)}
             active.append({"name": name, "label": PARAMETER_LABELS[name],
                            "values": [labels.get(v, v) for v in values],
                            "url": _url_without(request, name)})
