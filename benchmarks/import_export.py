@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://.../casework_bench CASEWORK_DEVELOPMENT=1 \\
         .venv/bin/python benchmarks/import_export.py --scratch [--import-rows 100000] \\
-        [--export-rows 1000000]
+        [--update-rows 20000] [--export-rows 1000000]
 
 The database must be a scratch one: the script migrates it and DELETES every case,
 statement, person, organisation and source in it. Each measurement runs in its own
@@ -11,6 +11,9 @@ child process, so that its peak memory is its own:
 - import: `casework.importing` on a CSV of N new case rows from benchmarks/datagen.py,
   as import_cases runs it (full validation, then one transaction writing the cases in
   batches with their people, sources, links and history);
+- update: the same for a file that changes N existing cases (imported first, not
+  measured): every title, one violation dropped, a source added, and on every other row
+  a defender replaced by one of 50 new people, so that every row changes relations;
 - export: `case_csv(Case.objects.all(), public=False)` over N published cases (the code
   behind export_cases, the admin export and the reports download: on PostgreSQL COPY
   queries that the database writes, two at once from 200,000 cases), written to /dev/null.
@@ -105,6 +108,39 @@ def measure_import(n: int) -> dict:
             "peak_mb_growth": maxrss_mb() - before}
 
 
+def measure_update(n: int) -> dict:
+    from django.conf import settings
+
+    from benchmarks import datagen
+    from casework.exchange import CASE_COLUMNS, csv_lines
+    from casework.importing import import_file
+
+    _reset()
+    user = _user()
+    rows = list(datagen.case_rows(n, seed=0))
+    data = "".join(csv_lines(rows, CASE_COLUMNS)).encode("utf-8")
+    settings.CASEWORK_IMPORT_MAX_BYTES = 2 * len(data)
+    if import_file("cases", data, "benchmark.csv", user).errors:
+        raise SystemExit("benchmark file rejected")
+    for i, row in enumerate(rows):
+        row["title"] += " (corrected)"
+        row["violations"] = row["violations"].split("; ")[0]
+        row["sources"] = "; ".join(filter(None, [row["sources"],
+                                                 f"https://example.org/update/{i}"]))
+        if i % 2:
+            row["defenders"] = "; ".join([*row["defenders"].split("; ")[:1],
+                                          f"Another Defender {i % 50}"])
+    data = "".join(csv_lines(rows, CASE_COLUMNS)).encode("utf-8")
+    before = maxrss_mb()
+    started = time.perf_counter()
+    report = import_file("cases", data, "changed.csv", user)
+    seconds = time.perf_counter() - started
+    if report.errors or len(report.updated) != n:
+        raise SystemExit(f"changed file not imported as expected: {report.errors[:5]}")
+    return {"step": "update", "rows": n, "seconds": seconds, "rows_per_s": n / seconds,
+            "file_mb": len(data) / 2**20, "peak_mb_growth": maxrss_mb() - before}
+
+
 def measure_populate(n: int) -> dict:
     from benchmarks import datagen
 
@@ -137,7 +173,7 @@ def child(step: str, n: int) -> None:
 
     if connection.vendor != "postgresql":
         raise SystemExit("Run the benchmark on PostgreSQL: set DATABASE_URL.")
-    steps = {"import": measure_import, "populate": measure_populate, "export": measure_export}
+    steps = {"import": measure_import, "update": measure_update, "populate": measure_populate, "export": measure_export}
     print(repr(steps[step](n)))
 
 
@@ -146,6 +182,7 @@ def main() -> None:
     parser.add_argument("--scratch", action="store_true", required=True,
                         help="Confirm DATABASE_URL is a scratch database the script may empty.")
     parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--update-rows", type=int, default=20_000)
     parser.add_argument("--export-rows", type=int, default=1_000_000)
     parser.add_argument("--child", nargs=2, metavar=("STEP", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -154,7 +191,7 @@ def main() -> None:
         return
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; data: benchmarks/datagen.py")
-    for step, n in (("import", args.import_rows), ("populate", args.export_rows),
+    for step, n in (("import", args.import_rows), ("update", args.update_rows), ("populate", args.export_rows),
                     ("export", args.export_rows)):
         if n <= 0:
             continue
@@ -166,7 +203,7 @@ def main() -> None:
         if step == "populate":
             print(f"(populating {n:,} published cases took {result['seconds']:.0f} s)")
             continue
-        extra = (f", file {result['file_mb']:.0f} MB" if step == "import"
+        extra = (f", file {result['file_mb']:.0f} MB" if step in ("import", "update")
                  else f", process peak {result['peak_mb']:.0f} MB")
         print(f"{step}: {result['rows']:,} rows in {result['seconds']:.1f} s = "
               f"{result['rows_per_s']:,.0f} rows/s; peak memory growth "

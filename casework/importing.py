@@ -56,6 +56,7 @@ from casework.exchange import (
 )
 from casework.models import (
     EDITED_AFTER_VERIFICATION,
+    RELATIONS_EDITED_AFTER_VERIFICATION,
     Case,
     Involvement,
     Organisation,
@@ -846,9 +847,9 @@ class CaseImporter(Importer):
         return any(set(plan.parties[role]) != current[role] for role in ROLE_COLUMNS.values())
 
     # New cases are written in batches (a few queries per thousand rows, with the same
-    # drafts, history and m2m history that save() would write). So are updates that
-    # leave a case's relations as they are, with save()'s optimistic locking and
-    # re-vetting rule (_update_cases); the others go row by row through save().
+    # drafts, history and m2m history that save() would write). So are updates, with
+    # save()'s optimistic locking and re-vetting rule (_update_cases). Row by row through
+    # save() (BULK_CREATE / BULK_UPDATE off) is the reference the tests compare them with.
     BULK_CREATE = True
     BULK_UPDATE = True
     BULK_SIZE = 1000
@@ -864,8 +865,7 @@ class CaseImporter(Importer):
                 self._create_cases(batch)
                 done += len(batch)
                 self._tick("writing", done, total)
-        updates = [plan for plan in plans if self.BULK_UPDATE and plan.action == "updated"
-                   and not self._relations_changed(plan)]
+        updates = [plan for plan in plans if self.BULK_UPDATE and plan.action == "updated"]
         for start in range(0, len(updates), self.BULK_SIZE):
             batch = updates[start:start + self.BULK_SIZE]
             self._current_row = batch[0].number
@@ -964,19 +964,27 @@ class CaseImporter(Importer):
             self.report.records[plan.reference] = (plan.number, case)
 
     def _update_cases(self, plans: list[CasePlan]) -> None:
-        """Change cases whose relations the file leaves as they are, in batches, as save()
-        would one by one: refused if someone else saved one since the file was checked
-        (optimistic locking), status kept, a verified or published case whose reviewed
-        fields change sent back to draft (re-vetting), version + 1, one "~" history
-        entry each with its m2m snapshot, by the importer, and the search documents
+        """Change cases in batches, as save() and the relation signals would one by one:
+        refused if someone else saved one since the file was checked (optimistic
+        locking), status kept, a verified or published case whose reviewed fields or
+        relations change sent back to draft (re-vetting), version + 1, violations,
+        rights, sources and the people of the file's three roles set as the file says
+        (with a history row for each involvement added or removed), one "~" history
+        entry per case with its m2m snapshot, by the importer, and the search documents
         refreshed."""
         reason = f"import from {self.filename}"
-        revetting = f"{reason}; {EDITED_AFTER_VERIFICATION}"
+        edited = f"{reason}; {EDITED_AFTER_VERIFICATION}"
+        relinked = f"Changed by import from {self.filename}: back to draft for re-vetting."
         ids = [plan.existing.pk for plan in plans]
         current = {case.pk: case for case in Case._base_manager.select_for_update()
                    .filter(pk__in=ids).only("id", "version", "status", *Case.REVIEWED_FIELDS)}
+        relinking = [plan for plan in plans if self._relations_changed(plan)]
+        self._create_parties(party for plan in relinking for parties in plan.parties.values()
+                             for party in parties)
+        self._create_sources(url for plan in relinking for url in plan.source_urls)
         when = timezone.now()
         cases, reasons = [], {}
+        relinked_ids = {plan.existing.pk for plan in relinking}
         for plan in plans:
             self._current_row = plan.number
             case, stored = plan.existing, current[plan.existing.pk]
@@ -988,21 +996,84 @@ class CaseImporter(Importer):
             case.updated_by, case.updated_at = self.user, when
             case.status, case.version = stored.status, stored.version + 1
             reasons[case.pk] = reason
-            if case.status in (Status.VERIFIED, Status.PUBLISHED) and case.reviewed_changes(stored):
-                case.status = Status.DRAFT
-                case.review_note = str(EDITED_AFTER_VERIFICATION)
-                reasons[case.pk] = revetting
+            if case.status in (Status.VERIFIED, Status.PUBLISHED):
+                if case.reviewed_changes(stored):
+                    case.status, case.review_note = Status.DRAFT, str(EDITED_AFTER_VERIFICATION)
+                    reasons[case.pk] = edited
+                elif case.pk in relinked_ids:
+                    case.status, case.review_note = Status.DRAFT, relinked
+                    reasons[case.pk] = f"{reason}; {RELATIONS_EDITED_AFTER_VERIFICATION}"
             cases.append(case)
             self.report.records[plan.reference] = (plan.number, case)
         update_records(Case, cases, [*self.columns_changed(plans), "status", "review_note",
                                      "version", "updated_by", "updated_at"])
         with connection.cursor() as cursor:
+            if relinking:
+                self._set_links(cursor, relinking, reason, when)
             for why in set(reasons.values()):
                 changed = [pk for pk, r in reasons.items() if r == why]
                 copy_history(cursor, Case, "id", changed, self.user, why, when, "~")
                 for name in ("violations", "rights", "sources"):
                     copy_m2m_history(cursor, name, changed, why, when, "~")
         refresh_search_documents(ids)
+
+    def _set_links(self, cursor, plans: list[CasePlan], reason: str, when) -> None:
+        """Write the violations, rights, sources and people the file gives these cases,
+        in SQL: the links it drops deleted, the new ones inserted. As row by row, the file
+        is the list of the three roles' people (witnesses and sources stay) and of the
+        sources that have a web address (a source without one cannot be written in CSV,
+        so it stays)."""
+        remove: dict[str, dict[int, set[int]]] = defaultdict(dict)  # case -> targets
+        add: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for plan in plans:
+            case = plan.existing
+            sources = case.sources.all()
+            present_urls = {s.url for s in sources}
+            wanted = {"violations": plan.violations, "rights": plan.rights,
+                      "sources": {s.pk for s in sources if not s.url or s.url in plan.source_urls}
+                      | {self.source_ids[url] for url in plan.source_urls
+                         if url not in present_urls}}
+            for name, ids in wanted.items():
+                present = {record.pk for record in getattr(case, name).all()}
+                add[name] += [(case.pk, pk) for pk in sorted(ids - present)]
+                if present - ids:
+                    remove[name][case.pk] = present - ids
+        for name in ("violations", "rights", "sources"):
+            through = Case._meta.get_field(name).remote_field.through
+            target = through._meta.get_field(Case._meta.get_field(name).m2m_reverse_field_name())
+            doomed = [pk for pk, case_id, target_id in through.objects.filter(
+                case_id__in=list(remove[name])).values_list("pk", "case_id", target.attname)
+                      if target_id in remove[name][case_id]]
+            for start in range(0, len(doomed), BATCH):
+                in_batch, params = _in_ids(doomed[start:start + BATCH])
+                cursor.execute(f"DELETE FROM {_qn(through._meta.db_table)} "  # noqa: S608
+                               f"WHERE {_qn(through._meta.pk.column)} {in_batch}", params)
+            insert_rows(cursor, through._meta.db_table, ["case_id", target.column], add[name])
+        gone, new = [], []
+        for plan in plans:
+            wanted = {(role, *self._party(party)) for role, parties in plan.parties.items()
+                      for party in parties}
+            present = set()
+            for involvement in plan.existing.involvements.all():
+                if involvement.role not in ROLE_COLUMNS.values():
+                    continue
+                key = (involvement.role,
+                       *(("person", involvement.person_id) if involvement.person_id
+                         else ("organisation", involvement.organisation_id)))
+                present.add(key)
+                if key not in wanted:
+                    gone.append(involvement.pk)
+            new += [Involvement(case_id=plan.existing.pk, role=role, **{f"{kind}_id": pk})
+                    for role, kind, pk in sorted(wanted - present)]
+        copy_history(cursor, Involvement, "id", gone, self.user, reason, when, "-")
+        for start in range(0, len(gone), BATCH):
+            in_batch, params = _in_ids(gone[start:start + BATCH])
+            cursor.execute(f"DELETE FROM {_qn(Involvement._meta.db_table)} "  # noqa: S608
+                           f"WHERE {_qn('id')} {in_batch}", params)
+        for involvement in new:
+            involvement.normalise_partial_dates("started_on", "ended_on")
+        create_records(Involvement, new)
+        copy_history(cursor, Involvement, "id", [i.pk for i in new], self.user, reason, when)
 
     @staticmethod
     def columns_changed(plans: list[CasePlan]) -> list[str]:

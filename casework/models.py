@@ -141,6 +141,8 @@ class WorkflowError(Exception):
 
 
 EDITED_AFTER_VERIFICATION = _("Edited after verification: back to draft for re-vetting.")
+RELATIONS_EDITED_AFTER_VERIFICATION = _(
+    "Relations edited after verification: back to draft for re-vetting.")
 
 
 class StaleRecordError(Exception):

@@ -8,7 +8,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import AuditEvent
-from casework.models import Case, Organisation, Person, Source, Statement, Status
+from casework.models import (
+    Case,
+    Involvement,
+    Organisation,
+    Person,
+    Source,
+    Statement,
+    Status,
+)
 from tests import factories
 from tests.csvfiles import (
     SAMPLE_CASES,
@@ -283,6 +291,92 @@ def test_batch_and_row_by_row_updates_write_the_same(
     assert client.get("/cases/", {"q": "graffiti"}).context["total"] == 0  # off the site
     out, _ = run("import_cases", changed, user=coordinator.username)  # again: nothing to do
     assert f"0 updated, {len(rows)} unchanged" in out and published.history.count() == 6
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_batch_and_row_by_row_relation_changes_write_the_same(
+        coordinator, researcher, verifier, client, tmp_path, monkeypatch, bulk):
+    """Rows that change a case's violations, rights, sources and people are written in
+    batches too: the links the file drops deleted, new ones added, an involvement's
+    history row for each, a vetted case back to draft, one "~" history entry with the
+    m2m snapshot; a source without a web address and a witness stay."""
+    from casework.importing import CaseImporter
+
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    published = Case.objects.get(reference="AZ-2016-002")
+    published.created_by = researcher
+    published.save()
+    offline = Source.objects.create(citation="Interview notes", created_by=researcher)
+    published.sources.add(offline)
+    witness = Person.objects.create(name="A neighbour", created_by=researcher)
+    published.involvements.create(person=witness, role="witness")
+    published.refresh_from_db()
+    factories.publish(published, researcher, verifier)
+    assert client.get("/cases/", {"q": "graffiti"}).context["total"] == 1
+    history_before = {case.pk: case.history.count() for case in Case.objects.all()}
+
+    rows = list(csv.DictReader(io.StringIO(SAMPLE_CASES.read_text(encoding="utf-8"),
+                                           newline="")))
+    by_reference = {row["reference"]: row for row in rows}
+    graffiti = by_reference["AZ-2016-002"]
+    graffiti["violations"] = "arbitrary-detention; imprisonment"  # ill-treatment dropped
+    graffiti["rights"] = "expression; peaceful-assembly"
+    graffiti["lawyers"] = "Elchin Sadigov"  # a new person
+    graffiti["sources"] = "https://example.org/graffiti"
+    by_reference["AZ-2016-005"]["defenders"] = "Dilgam Asgarov"  # one of two dropped
+    by_reference["AZ-2016-001"]["perpetrators"] = ""
+    by_reference["AZ-2016-001"]["title"] += " (corrected)"  # own fields and relations
+    changed = write_csv(tmp_path / "relinked.csv", rows)
+    monkeypatch.setattr(CaseImporter, "BULK_UPDATE", bulk)
+    if bulk:  # in batches: no save() of a case or an involvement, row by row
+        def refuse(self, *args, **kwargs):
+            raise AssertionError(f"{self!r} saved row by row")
+        monkeypatch.setattr(Case, "save", refuse)
+        monkeypatch.setattr(Involvement, "save", refuse)
+    out, _ = run("import_cases", changed, user=coordinator.username)
+    assert "3 updated, 2 unchanged" in out
+    monkeypatch.undo()
+
+    exported = StringIO()
+    call_command("export_cases", stdout=exported)
+    def normalised(text):
+        return {row["reference"]: {k: sorted(v.split("; ")) for k, v in row.items()}
+                for row in csv.DictReader(io.StringIO(text, newline=""))}
+    assert normalised(exported.getvalue()) == normalised(changed.read_text(encoding="utf-8"))
+
+    published.refresh_from_db()
+    assert (published.status, published.updated_by, published.review_note) == (
+        Status.DRAFT, coordinator,
+        "Changed by import from relinked.csv: back to draft for re-vetting.")
+    assert client.get("/cases/", {"q": "graffiti"}).context["total"] == 0  # off the site
+    assert offline in published.sources.all()
+    assert published.involvements.filter(role="witness", person=witness).exists()
+    lawyer = published.involvements.get(role="lawyer").person
+    assert (lawyer.name, lawyer.status, lawyer.created_by) == (
+        "Elchin Sadigov", Status.DRAFT, coordinator)
+    for case in Case.objects.filter(reference__in=["AZ-2016-001", "AZ-2016-002",
+                                                   "AZ-2016-005"]):
+        latest = case.history.latest()
+        assert (latest.history_type, latest.history_user, latest.version) == (
+            "~", coordinator, case.version)
+        assert latest.history_change_reason.startswith("import from relinked.csv")
+        for name, field in (("violations", "violationtype_id"), ("rights", "right_id"),
+                            ("sources", "source_id")):
+            assert sorted(getattr(link, field) for link in getattr(latest, name).all()) == \
+                sorted(getattr(case, name).values_list("pk", flat=True)), name
+        assert case.history.count() > history_before[case.pk]
+    dropped = Involvement.history.get(history_type="-", person__name="Shahbaz Guliyev")
+    added = Involvement.history.get(history_type="+", person=lawyer)
+    for entry in (dropped, added):
+        assert (entry.history_user, entry.history_change_reason) == (
+            coordinator, "import from relinked.csv")
+    assert not Involvement.objects.filter(person__name="Shahbaz Guliyev").exists()
+
+    unchanged = Case.objects.get(reference="AZ-2016-003")
+    assert unchanged.history.count() == history_before[unchanged.pk]
+    before = history_rows()
+    out, _ = run("import_cases", changed, user=coordinator.username)  # again: nothing to do
+    assert "0 updated, 5 unchanged" in out and history_rows() == before
 
 
 def test_a_case_changed_while_its_file_was_checked_is_not_overwritten(
