@@ -56,7 +56,6 @@ from casework.exchange import (
 )
 from casework.models import (
     EDITED_AFTER_VERIFICATION,
-    RELATIONS_EDITED_AFTER_VERIFICATION,
     Case,
     Involvement,
     Organisation,
@@ -974,7 +973,6 @@ class CaseImporter(Importer):
         refreshed."""
         reason = f"import from {self.filename}"
         edited = f"{reason}; {EDITED_AFTER_VERIFICATION}"
-        relinked = f"Changed by import from {self.filename}: back to draft for re-vetting."
         ids = [plan.existing.pk for plan in plans]
         current = {case.pk: case for case in Case._base_manager.select_for_update()
                    .filter(pk__in=ids).only("id", "version", "status", *Case.REVIEWED_FIELDS)}
@@ -987,9 +985,9 @@ class CaseImporter(Importer):
         relinked_ids = {plan.existing.pk for plan in relinking}
         for plan in plans:
             self._current_row = plan.number
-            case, stored = plan.existing, current[plan.existing.pk]
-            if stored.version != case.version:
-                raise StaleRecordError(case, stored.version)
+            case, stored = plan.existing, current.get(plan.existing.pk)
+            if stored is None or stored.version != case.version:
+                raise StaleRecordError(case, stored and stored.version)
             for name, value in plan.values.items():
                 setattr(case, name, value)
             case.normalise_partial_dates("started_on", "ended_on")
@@ -1001,8 +999,10 @@ class CaseImporter(Importer):
                     case.status, case.review_note = Status.DRAFT, str(EDITED_AFTER_VERIFICATION)
                     reasons[case.pk] = edited
                 elif case.pk in relinked_ids:
-                    case.status, case.review_note = Status.DRAFT, relinked
-                    reasons[case.pk] = f"{reason}; {RELATIONS_EDITED_AFTER_VERIFICATION}"
+                    # As _withdraw() words it row by row: the note names the file.
+                    case.status = Status.DRAFT
+                    case.review_note = reasons[case.pk] = (
+                        f"Changed by import from {self.filename}: back to draft for re-vetting.")
             cases.append(case)
             self.report.records[plan.reference] = (plan.number, case)
         update_records(Case, cases, [*self.columns_changed(plans), "status", "review_note",

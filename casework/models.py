@@ -148,13 +148,16 @@ RELATIONS_EDITED_AFTER_VERIFICATION = _(
 class StaleRecordError(Exception):
     """Somebody else saved the record after this copy of it was loaded."""
 
-    def __init__(self, record, current_version: int):
+    def __init__(self, record, current_version: int | None):
+        """current_version None: the record was deleted meanwhile."""
         self.record = record
         self.current_version = current_version
-        super().__init__(
-            f"{record._meta.verbose_name} “{record}” was changed by someone else "
-            f"(version {current_version}, you edited version {record.version})."
-        )
+        if current_version is None:
+            message = f"{record._meta.verbose_name} “{record}” was deleted by someone else."
+        else:
+            message = (f"{record._meta.verbose_name} “{record}” was changed by someone else "
+                       f"(version {current_version}, you edited version {record.version}).")
+        super().__init__(message)
 
 
 # action -> (permission prefix, statuses it may start from, status it leads to)
@@ -254,7 +257,9 @@ class ReviewableModel(models.Model):
             self.version = 1
             return super().save(*args, **kwargs)
         with transaction.atomic():
-            current = type(self)._base_manager.select_for_update().get(pk=self.pk)
+            current = type(self)._base_manager.select_for_update().filter(pk=self.pk).first()
+            if current is None:
+                raise StaleRecordError(self, None)
             if current.version != self.version:
                 raise StaleRecordError(self, current.version)
             if self._transition_reason is None:

@@ -348,6 +348,8 @@ def test_batch_and_row_by_row_relation_changes_write_the_same(
     assert (published.status, published.updated_by, published.review_note) == (
         Status.DRAFT, coordinator,
         "Changed by import from relinked.csv: back to draft for re-vetting.")
+    assert published.history.filter(
+        history_user=coordinator, history_change_reason=published.review_note).exists()
     assert client.get("/cases/", {"q": "graffiti"}).context["total"] == 0  # off the site
     assert offline in published.sources.all()
     assert published.involvements.filter(role="witness", person=witness).exists()
@@ -359,7 +361,7 @@ def test_batch_and_row_by_row_relation_changes_write_the_same(
         latest = case.history.latest()
         assert (latest.history_type, latest.history_user, latest.version) == (
             "~", coordinator, case.version)
-        assert latest.history_change_reason.startswith("import from relinked.csv")
+        assert "import from relinked.csv" in latest.history_change_reason
         for name, field in (("violations", "violationtype_id"), ("rights", "right_id"),
                             ("sources", "source_id")):
             assert sorted(getattr(link, field) for link in getattr(latest, name).all()) == \
@@ -377,6 +379,37 @@ def test_batch_and_row_by_row_relation_changes_write_the_same(
     before = history_rows()
     out, _ = run("import_cases", changed, user=coordinator.username)  # again: nothing to do
     assert "0 updated, 5 unchanged" in out and history_rows() == before
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_a_case_deleted_while_its_file_was_checked_is_named_not_a_traceback(
+        coordinator, tmp_path, monkeypatch, bulk):
+    from casework.importing import CaseImporter
+
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    rows = list(csv.DictReader(io.StringIO(SAMPLE_CASES.read_text(encoding="utf-8"),
+                                           newline="")))
+    for row in rows:
+        row["title"] += " (corrected)"
+    rows[2]["sources"] = "https://example.org/new"  # a relation changes too
+    changed = write_csv(tmp_path / "corrected.csv", rows)
+    validate = CaseImporter.validate
+
+    def colleague_deletes_meanwhile(self, parsed):
+        plans = validate(self, parsed)
+        Case.objects.get(reference="AZ-2016-003").delete()
+        return plans
+
+    monkeypatch.setattr(CaseImporter, "validate", colleague_deletes_meanwhile)
+    monkeypatch.setattr(CaseImporter, "BULK_UPDATE", bulk)
+    out = StringIO()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_cases", str(changed), user=coordinator.username, stdout=out,
+                     stderr=out)
+    assert "could not be saved: case “AZ-2016-003: " in out.getvalue()
+    assert "was deleted by someone else" in out.getvalue()
+    assert not Case.objects.filter(title__endswith="(corrected)").exists()
+    assert not Source.objects.filter(url="https://example.org/new").exists()
 
 
 def test_a_case_changed_while_its_file_was_checked_is_not_overwritten(
