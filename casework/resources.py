@@ -14,6 +14,7 @@ commands (casework.importing) and the same serialiser as every export (casework.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 
@@ -70,6 +71,11 @@ class ParsedDataset(Dataset):
     parsed: ParsedFile
 
 
+# The name of the upload being read, for the messages about it ("partner.csv is
+# empty."): django-import-export reads it in its own view, without the name.
+_reading = contextvars.ContextVar("import_file_name", default="The file")
+
+
 class _ExchangeCSV(base_formats.CSV):
     """CSV read as bytes by casework.importing, so every file problem is named in words."""
 
@@ -87,7 +93,7 @@ class _ExchangeCSV(base_formats.CSV):
     def create_dataset(self, in_stream, **kwargs):
         if isinstance(in_stream, str):
             in_stream = in_stream.encode("utf-8")
-        parsed = read_csv(in_stream, "The file", self.columns)
+        parsed = read_csv(in_stream, _reading.get(), self.columns)
         width = len(parsed.header)
         dataset = ParsedDataset(headers=parsed.header)
         for _number, cells in parsed.rows:
@@ -366,7 +372,13 @@ class ExchangeAdminMixin(ImportExportMixin):
     def import_action(self, request, **kwargs):
         """The upload and its preview. An upload that cannot be confirmed (unreadable, or
         with errors) is deleted at once: partner data must not linger on disk."""
-        response = super().import_action(request, **kwargs)
+        upload = request.FILES.get("import_file")
+        token = _reading.set(upload.name) if upload else None
+        try:
+            response = super().import_action(request, **kwargs)
+        finally:
+            if token is not None:
+                _reading.reset(token)
         context = getattr(response, "context_data", None) or {}
         name = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
         if request.method == "POST" and name and not context.get("confirm_form"):

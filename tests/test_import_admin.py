@@ -64,9 +64,10 @@ def test_the_preview_lists_every_error_with_row_and_column(coordinator_client):
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (b"", "file is empty."),
+    (b"", "file is empty."),  # (Django's own form field refuses it first)
+    (b"reference,title\r\nAZ-1,x\r\n", "cases.csv: the header row is not right."),
     (b"reference,title\r\nAZ-1,x\r\n", "Missing column(s): country"),
-    ("reference,title\nCafé".encode("cp1252"), "is not UTF-8 text"),
+    ("reference,title\nCafé".encode("cp1252"), "cases.csv is not UTF-8 text"),
     (b"PK\x03\x04rest-of-a-zip", "Only CSV is imported"),
 ])
 def test_bad_files_get_a_message_on_the_form(coordinator_client, content, message):
