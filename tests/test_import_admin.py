@@ -275,6 +275,11 @@ def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
     assert "Sources to create: 1, as drafts" in preview.text
     assert ("1 record to update is verified or published: it will go back to draft for "
             "re-vetting") in preview.text and "AZ-2016-002" in preview.text
+    table = preview.text.split('<table class="import-preview">')[1].split("</table>")[0]
+    assert "<caption>Preview, row by row</caption>" in table
+    assert '<th scope="col">Action</th>' in table and "<th></th>" not in table
+    assert [cell.split("<")[0] for cell in table.split('class="import-type">')[1:]] == [
+        "Update", "New"]
     done = confirm(coordinator_client, preview)
     message = [str(m) for m in done.wsgi_request._messages][0]
     assert "1 cases were created, 1 updated" in message
