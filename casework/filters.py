@@ -151,6 +151,13 @@ class CaseFilter(PeriodFilters, django_filters.FilterSet):
     def query(self) -> str:
         return (self.form.cleaned_data.get("q") or "").strip() if self.is_valid() else ""
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether any parameter but the sort narrows the results (the unfiltered list's
+        facet counts are the same for every visitor: casework.public_cache keeps them)."""
+        return any(value not in (None, "", []) for name, value in
+                   self.form.cleaned_data.items() if name != "sort")
+
     def filtered(self, *, without: str | None = None):
         """The published cases matching every valid filter except `without`."""
         queryset = self.queryset.all()
