@@ -6,6 +6,7 @@ two-person rule. The server refuses what a role may not do, whatever the page sh
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -13,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -291,6 +293,12 @@ class ReviewableAdmin(SimpleHistoryAdmin):
 # ---------------------------------------------------------------------------
 # Registrations
 # ---------------------------------------------------------------------------
+
+
+# The admin's page titles and header name the site, not Django.
+admin.site.site_header = format_lazy(_("{site} administration"), site=settings.SITE_NAME)
+admin.site.site_title = settings.SITE_NAME
+admin.site.index_title = _("Records")
 
 
 @admin.register(ViolationType, Right)

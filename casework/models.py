@@ -324,6 +324,11 @@ class ReviewableModel(models.Model):
             raise WorkflowError(refusal)
         _prefix, _sources, target = TRANSITIONS[action]
         previous = self.status
+        # Put back if the save is refused (someone else saved or deleted the record):
+        # the page that says so must not show the status it did not reach.
+        before = {name: self.__dict__.get(name) for name in (
+            "status", "verified_at", "verified_by_id", "published_at", "published_by_id",
+            "review_note")}
         now = timezone.now()
         self.status = target
         fields = {"status"}
@@ -340,12 +345,20 @@ class ReviewableModel(models.Model):
         self._transition_reason = reason
         self._change_reason = reason
         self._history_user = user
-        with transaction.atomic():
-            self.save(update_fields=fields)
-            AuditEvent.objects.record(
-                AuditEvent.Action.TRANSITION, user=user, obj=self,
-                transition=action, from_status=previous, to_status=target,
-            )
+        try:
+            with transaction.atomic():
+                self.save(update_fields=fields)
+                AuditEvent.objects.record(
+                    AuditEvent.Action.TRANSITION, user=user, obj=self,
+                    transition=action, from_status=previous, to_status=target,
+                )
+        except Exception:
+            self.__dict__.update(before)
+            for name in ("verified_by", "published_by"):
+                field = self._meta.get_field(name)
+                if field.is_cached(self):
+                    field.delete_cached_value(self)
+            raise
 
     def submit_for_review(self, user) -> None:
         self._transition(user, "submit_for_review")

@@ -140,3 +140,40 @@ def test_bulk_verify_action_applies_the_two_person_rule(researcher, verifier, ve
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert (mine.status, theirs.status) == (Status.IN_REVIEW, Status.VERIFIED)
+
+
+@pytest.mark.parametrize("meanwhile", ["deleted", "changed"])
+def test_a_refused_transition_says_why_and_shows_the_status_the_record_has(
+        researcher, verifier, monkeypatch, meanwhile):
+    """A colleague deletes or saves the record between the page loading it and the
+    transition: nothing is written, and the page does not claim the new status."""
+    from accounts.models import AuditEvent
+    from casework.admin import ReviewableAdmin
+    from tests import factories
+
+    case = factories.make_case(researcher)
+    case.submit_for_review(researcher)
+    case.verify(verifier)
+    original = ReviewableAdmin.get_object
+
+    def colleague_acts_meanwhile(self, request, object_id, from_field=None):
+        record = original(self, request, object_id, from_field)
+        if request.method == "POST":
+            others = Case._base_manager.filter(pk=record.pk)
+            others.delete() if meanwhile == "deleted" else others.update(
+                version=record.version + 1)
+        return record
+
+    monkeypatch.setattr(ReviewableAdmin, "get_object", colleague_acts_meanwhile)
+    client = factories.signed_in_client(verifier)
+    before = AuditEvent.objects.count()
+    response = client.post(f"/admin/casework/case/{case.pk}/transition/publish/")
+    text = response.content.decode()
+    assert response.status_code == 400
+    assert f"was {meanwhile} by someone else" in text
+    assert "Current status: <strong>verified</strong>" in text
+    assert "| Casework</title>" in text and "Django" not in text.split("</title>")[0]
+    assert AuditEvent.objects.count() == before
+    if meanwhile == "changed":
+        case.refresh_from_db()
+        assert (case.status, case.published_at) == (Status.VERIFIED, None)
