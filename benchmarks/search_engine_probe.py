@@ -95,18 +95,22 @@ def _text_query(index, q: str):
 
 
 def _filters(index, tantivy, params: dict, leave_out: str | None = None) -> list:
+    from casework.dates import parse_partial_date
+
     Occur, Query = tantivy.Occur, tantivy.Query
     schema = index.schema
     clauses = []
     for name in ("country", "right", "violation", "role", "status"):
         if name in params and name != leave_out:
             clauses.append(Query.term_query(schema, "facet", f"{name}:{params[name]}"))
+    # The site's overlap rule (CaseQuerySet.overlapping): the case's period ends on or
+    # after the range's first day and starts on or before its last.
     if "from" in params:
-        first = int(params["from"][:4]) * 10000 + 101
+        first = _day(*parse_partial_date(params["from"]), end=False)
         clauses.append(Query.range_query(schema, "end", tantivy.FieldType.Integer,
                                          first, 99991231))
     if "to" in params:
-        last = int(params["to"][:4]) * 10000 + 1231
+        last = _day(*parse_partial_date(params["to"]), end=True)
         clauses.append(Query.range_query(schema, "start", tantivy.FieldType.Integer,
                                          0, last))
     return [(Occur.Must, clause) for clause in clauses]
@@ -147,14 +151,24 @@ def _check(label: str, params: dict, count: int, counts: dict) -> None:
     from casework.views import RESULTS_LIMIT
 
     response = Client(HTTP_HOST="localhost").get("/cases/", params)
+    # The page counts up to RESULTS_LIMIT + 1; the check counts them all.
+    from django.http import QueryDict
+
+    from casework.filters import public_case_filter
+
+    query = QueryDict(mutable=True)
+    query.update(params)
+    case_filter = public_case_filter(query)
+    assert case_filter.is_valid()
+    exact = case_filter.filtered().count()
     site = {f"{facet['name']}:{option['value']}": option["count"]
             for facet in response.context["facets"] for option in facet["options"]
             if option["count"]}
     engine = {key: n for key, n in counts.items()
               if key.split(":")[0] in {facet["name"] for facet in response.context["facets"]}}
-    total = response.context["total"]  # counted up to RESULTS_LIMIT + 1
-    if site != engine or min(total, RESULTS_LIMIT + 1) != min(count, RESULTS_LIMIT + 1):
-        print(f"  {label}: the site says {total} matches and {len(site)} facet counts; they "
+    total = response.context["total"]
+    if site != engine or exact != count or min(exact, RESULTS_LIMIT + 1) != total:
+        print(f"  {label}: the site says {exact} matches and {len(site)} facet counts; they "
               f"differ on {sorted(set(site.items()) ^ set(engine.items()))[:10]}")
     else:
         print(f"  {label}: same matches and facet counts as the site")
