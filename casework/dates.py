@@ -9,7 +9,7 @@ import datetime
 import re
 
 from django.db import models
-from django.utils.dates import MONTHS
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -71,9 +71,10 @@ def format_partial_date(value: datetime.date | None, precision: str) -> str:
         return str(_("date unknown"))
     if precision == Precision.YEAR:
         return str(value.year)
+    # The active language's formats (casework/formats), so a translation orders them.
     if precision == Precision.MONTH:
-        return f"{MONTHS[value.month]} {value.year}"
-    return f"{value.day} {MONTHS[value.month]} {value.year}"
+        return date_format(value, "YEAR_MONTH_FORMAT")
+    return date_format(value, "DATE_FORMAT")
 
 
 def period_end(value: datetime.date | None, precision: str) -> datetime.date | None:

@@ -142,6 +142,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date formats per language (casework/formats/en: "25 October 2016", "May 2016").
+FORMAT_MODULE_PATH = ["casework.formats"]
 
 # ISO 3166-1 has no code for Kosovo; XK is the user-assigned code the European Commission,
 # the OSCE, the Council of Europe and most data sets use for it.

@@ -43,3 +43,14 @@ def test_case_stores_first_day_of_period_and_shows_precision(researcher):
     assert case.started == "May 2016"
     assert case.ended == "date unknown"
     assert case.period == (datetime.date(2016, 5, 1), datetime.date(2016, 5, 31))
+
+
+def test_dates_are_written_in_the_active_languages_format():
+    from django.utils import translation
+
+    day, month = datetime.date(2016, 10, 25), datetime.date(2016, 5, 1)
+    assert (format_partial_date(day, "day"), format_partial_date(month, "month")) == (
+        "25 October 2016", "May 2016")  # casework/formats/en, not Django's "Oct. 25, 2016"
+    with translation.override("de"):  # a translation brings its own order and words
+        assert (format_partial_date(day, "day"), format_partial_date(month, "month")) == (
+            "25. Oktober 2016", "Mai 2016")
