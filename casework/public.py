@@ -7,7 +7,7 @@ so a template that reached for a confidential field would cost a query, which th
 query-count tests catch, and the leak test catches what it would show.
 """
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 
 from casework.models import (
     Case,
@@ -26,6 +26,9 @@ PERSON_FIELDS = ("id", *Person.PUBLIC_FIELDS, "identity_public", "pseudonym", "n
 ORGANISATION_FIELDS = ("id", *Organisation.PUBLIC_FIELDS, "status")
 SOURCE_FIELDS = ("id", *Source.PUBLIC_FIELDS)
 STATEMENT_FIELDS = ("id", *Statement.PUBLIC_FIELDS, "speaker", "organisation", "source")
+# Newest first and undated last, on every database (PostgreSQL puts NULLs first in a
+# descending order, SQLite last).
+STATEMENT_ORDER = (F("said_on").desc(nulls_last=True), "-id")
 
 
 def cases():
@@ -83,5 +86,5 @@ def case_detail_prefetches() -> list:
         Prefetch("sources", queryset=sources().order_by("-published_on", "id"),
                  to_attr="public_sources"),
         Prefetch("statements", queryset=statements().prefetch_related(*statement_prefetches())
-                 .order_by("-said_on", "id"), to_attr="public_statements"),
+                 .order_by(*STATEMENT_ORDER), to_attr="public_statements"),
     ]

@@ -272,7 +272,7 @@ def _latest_statements(statements) -> dict:
     """The latest statements for a person's or an organisation's page, and how many
     there are in all (the page links to the full list when there are more)."""
     return {
-        "statements": statements.order_by("-said_on", "-id")[:STATEMENTS_ON_RECORD_PAGE],
+        "statements": statements.order_by(*public.STATEMENT_ORDER)[:STATEMENTS_ON_RECORD_PAGE],
         "statements_count": statements.count(),
     }
 
@@ -297,7 +297,8 @@ def statement_list(request: HttpRequest) -> HttpResponse:
         organisation = get_object_or_404(public.organisations(),
                                          pk=_record_id(request, "organisation"))
         statements = _statements_of(organisation)
-    statements = statements.prefetch_related(*_statement_prefetches()).order_by("-said_on", "-id")
+    statements = statements.prefetch_related(*_statement_prefetches()).order_by(
+        *public.STATEMENT_ORDER)
     page = Paginator(statements, STATEMENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "casework/statement_list.html",
                   {"page": page, "person": person, "organisation": organisation})

@@ -199,16 +199,20 @@ def test_a_persons_and_an_organisations_latest_statements_link_to_all_of_them(
                                              quote=f"Said number {n}",
                                              said_on=datetime.date(2016, 1, 1 + n))
         factories.publish(statement, researcher, verifier)
-    signed = factories.make_statement(researcher, organisation=other, quote="Jointly signed")
+    signed = factories.make_statement(researcher, organisation=other, quote="Jointly signed",
+                                      said_on=datetime.date(2017, 1, 1))
     signed.signatories.add(body)
     factories.publish(signed, researcher, verifier)
     factories.make_statement(researcher, speaker=speaker, organisation=body, quote="Draft said")
+    undated = factories.make_statement(researcher, speaker=speaker, quote="Undated remark")
+    factories.publish(undated, researcher, verifier)  # the last, on every database
 
     person_page = client.get(speaker.get_absolute_url()).text
     assert person_page.count("Said number") == STATEMENTS_ON_RECORD_PAGE
     assert f"Said number {STATEMENTS_ON_RECORD_PAGE + 1}" in person_page  # the latest first
     assert "Said number 0<" not in person_page and "Draft said" not in person_page
-    assert f"All {STATEMENTS_ON_RECORD_PAGE + 2} statements" in person_page
+    assert "Undated remark" not in person_page
+    assert f"All {STATEMENTS_ON_RECORD_PAGE + 3} statements" in person_page
     organisation_page = client.get(body.get_absolute_url()).text
     assert f"All {STATEMENTS_ON_RECORD_PAGE + 3} statements" in organisation_page
     assert "signatory" in organisation_page and "Jointly signed" in organisation_page
@@ -216,6 +220,7 @@ def test_a_persons_and_an_organisations_latest_statements_link_to_all_of_them(
     with django_assert_max_num_queries(12):
         by_speaker = client.get("/statements/", {"person": speaker.pk})
     assert by_speaker.text.count("Said number") == STATEMENTS_ON_RECORD_PAGE + 2
+    assert by_speaker.text.index("Said number 0<") < by_speaker.text.index("Undated remark")
     assert "Jointly signed" not in by_speaker.text and "Draft said" not in by_speaker.text
     assert "Statements by Frequent Speaker" in by_speaker.text
     by_body = client.get("/statements/", {"organisation": body.pk}).text
