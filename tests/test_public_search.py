@@ -77,8 +77,11 @@ def test_azerbaijani_names_are_found_by_their_english_spelling(
     factories.publish(case, researcher, verifier)
     assert references(client.get("/cases/", {"q": query})) == [case.reference]
     assert references(client.get("/cases/", {"q": "case journalist"})) == [case.reference]
-    # Only names get the spelling: "jase" is no exact match for the title's "case".
-    assert client.get("/cases/", {"q": "jase journalist"}).context["close_matches"]
+    # Only names get the spelling: "jase" is no exact match for the title's "case" (on
+    # PostgreSQL a close one; the SQLite demo has no close matches).
+    response = client.get("/cases/", {"q": "jase journalist"})
+    assert response.context["close_matches"] or (
+        connection.vendor == "sqlite" and not references(response))
 
 
 def test_a_case_is_found_by_its_reference_and_downloads_from_its_page(client, demo):
@@ -98,6 +101,8 @@ def test_web_search_syntax(client, demo):
     assert "AZ-2016-001" in without and "AZ-2016-002" not in without
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="close matches are PostgreSQL's trigrams (the SQLite demo has none)")
 def test_near_miss_spelling_shows_close_matches(client, demo):
     response = client.get("/cases/", {"q": "Ismaylova"})
     assert references(response)[0] == "AZ-2016-003"
@@ -119,6 +124,8 @@ def test_a_query_with_no_word_to_look_for_is_explained_not_an_error(client, demo
     assert client.get("/cases/", {"q": "the graffiti"}).context["total"] == 1
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="relevance is PostgreSQL's ts_rank (the SQLite demo sorts by date)")
 def test_ranked_by_relevance_with_a_query_newest_first_without(client, researcher, verifier):
     older = factories.make_case(researcher, title="Activist detained", started_on="2015-01-01",
                                 summary="Detained once.")
