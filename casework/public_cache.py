@@ -9,52 +9,79 @@ id, whatever wrote it — the admin, an import, a bulk update — so a retractio
 never followed by a stale count, on any app server: each request asks the database
 (one indexed query), never the cache alone.
 
-Only a transaction that has written nothing stores a figure: one that wrote may still
-roll back, and its own changes are in its figures. On SQLite nothing is cached.
+The snapshot is taken, and the log read, on the database the figures are counted on
+(a read replica, if a router sends public reads to one). Only a transaction that has
+written nothing stores a figure: one that wrote may still roll back, and its own
+changes are in its figures. Entries are keyed by the database's identity, so a restore
+or another database never finds them. On SQLite nothing is cached.
 """
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connections, router
+from django.utils.translation import get_language
 
-TIMEOUT = 24 * 3600  # an entry lives a day at most …
-KEEP_CHANGES = 7  # days: … and the log keeps a week, far beyond any transaction
+from casework.models import Case, Organisation, Person, Right, Statement, ViolationType
+
+logger = logging.getLogger(__name__)
+
+VERSION = 1  # raise when a figure is counted differently: older entries are then ignored
+TIMEOUT = 24 * 3600
+# The models the cached figures are counted from: all must be read from one database.
+COUNTED = (Case, Person, Organisation, Statement, Right, ViolationType)
 
 
-def _enabled() -> bool:
-    return connection.vendor == "postgresql" and settings.CASEWORK_PUBLIC_CACHE
+def _alias() -> str | None:
+    """The database the figures are read from, or None if they are not cacheable there."""
+    aliases = {router.db_for_read(model) for model in COUNTED}
+    if len(aliases) != 1 or not settings.CASEWORK_PUBLIC_CACHE:
+        return None
+    alias = aliases.pop()
+    return alias if connections[alias].vendor == "postgresql" else None
 
 
-def _changed_since(snapshot: str) -> bool:
-    """Whether a public change has committed that `snapshot` did not see."""
-    with connection.cursor() as cursor:
+def _changed_since(database, snapshot: str) -> bool:
+    """Whether a public change has committed that `snapshot` did not see (or transaction
+    ids went backwards: another cluster)."""
+    with database.cursor() as cursor:
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM casework_publicchange "
+            "SELECT pg_snapshot_xmax(pg_current_snapshot()) < pg_snapshot_xmax(%s::pg_snapshot) "
+            "OR EXISTS (SELECT 1 FROM casework_publicchange "
             "WHERE xact >= pg_snapshot_xmin(%s::pg_snapshot) "
-            "AND NOT pg_visible_in_snapshot(xact, %s::pg_snapshot))", [snapshot, snapshot])
+            "AND NOT pg_visible_in_snapshot(xact, %s::pg_snapshot))",
+            [snapshot, snapshot, snapshot])
         return cursor.fetchone()[0]
 
 
 def cached[T](name: str, compute: Callable[[], T]) -> T:
     """compute(), or its value computed earlier if no public record changed since."""
-    if not _enabled():
+    alias = _alias()
+    if alias is None:
         return compute()
-    key = f"casework:public:{name}"
-    entry = cache.get(key)
-    if entry is not None and not _changed_since(entry[0]):
-        return entry[1]
-    with connection.cursor() as cursor:
+    database = connections[alias]
+    with database.cursor() as cursor:
         # Taken before computing: a change that commits meanwhile may be in the figure
         # too, and will make the entry stale at once (never the other way round).
-        cursor.execute("SELECT pg_current_snapshot()::text, "
-                       "pg_current_xact_id_if_assigned() IS NULL")
-        snapshot, read_only = cursor.fetchone()
+        cursor.execute(
+            "SELECT system_identifier, 'casework_publicchange'::regclass::oid, "
+            "pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL "
+            "FROM pg_control_system()")
+        system, log_table, snapshot, read_only = cursor.fetchone()
+    key = f"casework:public:{VERSION}:{system}:{log_table}:{get_language()}:{name}"
+    try:
+        entry = cache.get(key)
+    except Exception:  # the cache is down: count, as without it
+        logger.warning("public figures cache unavailable", exc_info=True)
+        entry, read_only = None, False
+    if entry is not None and not _changed_since(database, entry[0]):
+        return entry[1]
     value = compute()
     if read_only:
-        cache.set(key, (snapshot, value), TIMEOUT)
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM casework_publicchange "
-                           "WHERE logged_at < now() - make_interval(days => %s)", [KEEP_CHANGES])
+        try:
+            cache.set(key, (snapshot, value), TIMEOUT)
+        except Exception:
+            logger.warning("public figures cache unavailable", exc_info=True)
     return value

@@ -11,7 +11,8 @@ import io
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from casework.models import Right
@@ -110,3 +111,63 @@ def test_figures_counted_in_a_transaction_that_rolls_back_are_never_kept(
     except RuntimeError:
         pass
     assert home(client)[0]["totals"]["cases"] == 0
+
+
+def test_one_writing_transaction_logs_one_change(researcher, verifier):
+    def logged() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM casework_publicchange")
+            return cursor.fetchone()[0]
+
+    before = logged()
+    with transaction.atomic():
+        for _ in range(3):
+            factories.publish(factories.make_case(researcher), researcher, verifier)
+    assert logged() == before + 1
+    factories.make_case(researcher)  # a draft: nothing public
+    assert logged() == before + 1
+
+
+class ReplicaRouter:
+    """docs/deployment.md "Scaling out": public reads routed to a replica."""
+
+    def db_for_read(self, model, **hints):
+        return "replica"
+
+    def db_for_write(self, model, **hints):
+        return "default"
+
+    def allow_relation(self, *args, **hints):
+        return True
+
+
+@pytest.fixture
+def replica():
+    """A second connection to the test database, standing for a replica."""
+    connections.settings["replica"] = {**connection.settings_dict}
+    replica = connections["replica"]
+    for name in ("connect", "temporary_connection", "cursor", "chunked_cursor"):
+        method = getattr(replica, name)
+        if hasattr(method, "wrapped"):  # the test case's "not allowed in this test" guard
+            setattr(replica, name, method.wrapped)
+    replica.connect()
+    yield replica
+    connections["replica"].close()
+    del connections["replica"]
+    del connections.settings["replica"]
+
+
+def test_with_a_replica_the_figures_and_their_snapshot_come_from_the_replica(
+        client, researcher, verifier, replica):
+    """A retraction the primary has committed and the replica has not yet replayed (a
+    transaction on the replica that began before it) must not be taken as seen."""
+    case = factories.publish(factories.make_case(researcher), researcher, verifier)
+    with override_settings(DATABASE_ROUTERS=[ReplicaRouter()]):
+        with transaction.atomic(using="replica"):
+            with replica.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SELECT count(*) FROM casework_case")  # the replica's state
+            case.refresh_from_db()
+            case.retract(verifier, "Consent withdrawn")  # committed on the primary
+            assert client.get("/").context["totals"]["cases"] == 1  # the replica's lag
+        assert client.get("/").context["totals"]["cases"] == 0  # caught up: counted again

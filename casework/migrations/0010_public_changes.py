@@ -2,12 +2,14 @@
 exactly (casework/public_cache.py). PostgreSQL only: SQLite (the local demo) caches
 nothing.
 
-Each write that can change a public page adds a row with its transaction's id: any
-write to a published case, person, organisation or statement (or one that publishes
-it), and any write to the case-vocabulary links and to the vocabularies. A cached
-figure remembers the snapshot it was computed in; it is still good while every logged
-change was already visible in that snapshot (pg_visible_in_snapshot). Triggers catch
-every path — the admin, imports (COPY), bulk updates, the shell.
+Each transaction that writes something a public page can show adds one row with its
+transaction id: any write to a published case, person, organisation or statement (or
+one that publishes it), and any write to the case-vocabulary links and to the
+vocabularies. A cached figure remembers the snapshot it was counted in; it is still
+good while every logged change was already visible in that snapshot
+(pg_visible_in_snapshot). Triggers catch every path — the admin, imports (COPY), bulk
+updates, the shell. One row per transaction (the unique xact), so the log stays small
+and is never pruned: a pruned row could be one that an older figure still depends on.
 
 Also an index for the newest-published order of the home page's latest cases, the
 feed and `sort=published`: (status, published_at) alone left ties on published_at (an
@@ -28,8 +30,7 @@ UP = [
         logged_at timestamptz NOT NULL DEFAULT now()
     )
     """,
-    "CREATE INDEX casework_publicchange_xact ON casework_publicchange (xact)",
-    "CREATE INDEX casework_publicchange_logged_at ON casework_publicchange (logged_at)",
+    "CREATE UNIQUE INDEX casework_publicchange_xact ON casework_publicchange (xact)",
     """
     CREATE INDEX case_public_published ON casework_case (published_at DESC, id DESC)
     WHERE status = 'published' AND NOT restricted
@@ -37,7 +38,7 @@ UP = [
     """
     CREATE FUNCTION casework_log_public_change() RETURNS trigger AS $$
     BEGIN
-      INSERT INTO casework_publicchange DEFAULT VALUES;
+      INSERT INTO casework_publicchange DEFAULT VALUES ON CONFLICT (xact) DO NOTHING;
       RETURN NULL;
     END
     $$ LANGUAGE plpgsql
