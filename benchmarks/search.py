@@ -27,6 +27,9 @@ else:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casework.settings")
 os.environ.setdefault("CASEWORK_DEVELOPMENT", "1")
+# The figures are those of a search counted afresh (a repeated search is served from
+# casework.public_cache until something public changes).
+os.environ.setdefault("CASEWORK_PUBLIC_CACHE", "0")
 
 SEARCHES = [
     ("a word", {"q": "graffiti"}),

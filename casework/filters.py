@@ -7,6 +7,9 @@ published-only queryset the results come from.
 """
 
 
+import hashlib
+import json
+
 import django_filters
 from django import forms
 from django.core.exceptions import EmptyResultSet
@@ -152,11 +155,15 @@ class CaseFilter(PeriodFilters, django_filters.FilterSet):
         return (self.form.cleaned_data.get("q") or "").strip() if self.is_valid() else ""
 
     @property
-    def narrowed(self) -> bool:
-        """Whether any parameter but the sort narrows the results (the unfiltered list's
-        facet counts are the same for every visitor: casework.public_cache keeps them)."""
-        return any(value not in (None, "", []) for name, value in
-                   self.form.cleaned_data.items() if name != "sort")
+    def counts_key(self) -> str:
+        """What the facet counts depend on, as a short digest: the valid parameters but
+        the sort, and whether the results are close matches (casework.public_cache keeps
+        the counts of each search under it; the typed text itself is never stored)."""
+        parameters = {name: sorted(value) if isinstance(value, list) else value
+                      for name, value in self.form.cleaned_data.items()
+                      if name != "sort" and value not in (None, "", [])}
+        described = json.dumps([parameters, self.close_matches], sort_keys=True, default=str)
+        return hashlib.sha256(described.encode()).hexdigest()[:32]
 
     def filtered(self, *, without: str | None = None):
         """The published cases matching every valid filter except `without`."""

@@ -1,6 +1,6 @@
 """Exact caching of the public site's costliest figures: the home page's totals and charts
-and the facet counts of the unfiltered case list, which at a million cases take seconds
-to count and are the same for every visitor.
+and each search's facet counts, which at a million cases take seconds to count and are
+the same for every visitor who asks.
 
 A figure is computed once, with the PostgreSQL snapshot it was computed in, and served
 from the cache while no change to a public record has committed outside that snapshot.

@@ -180,7 +180,7 @@ CASEWORK_IMPORT_UPLOAD_DIR = Path(os.getenv("CASEWORK_IMPORT_UPLOAD_DIR",
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Largest CSV file an import accepts (bytes); docs/csv-format.md.
 CASEWORK_IMPORT_MAX_BYTES = envint("CASEWORK_IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
-# The home page's figures and the unfiltered list's facet counts, kept exactly
+# The home page's figures and each search's facet counts, kept exactly
 # (casework/public_cache.py; PostgreSQL only).
 CASEWORK_PUBLIC_CACHE = envbool("CASEWORK_PUBLIC_CACHE", "1")
 

@@ -164,9 +164,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "query": case_filter.query,
         "sort": case_filter.form.cleaned_data.get("sort")
         or ("relevance" if case_filter.query else "newest"),
-        "facets": _facet_options(case_filter, case_filter.facet_counts() if case_filter.narrowed
-                                 else public_cache.cached("facet_counts",
-                                                          case_filter.facet_counts)),
+        "facets": _facet_options(case_filter, public_cache.cached(
+            f"facet_counts:{case_filter.counts_key}", case_filter.facet_counts)),
         # The empty state's suggestions, in words (a query for some labels): only then.
         "active": _active_filters(request) if not total else [],
     })

@@ -38,8 +38,8 @@ def home(client):
     return response.context, len(queries)
 
 
-def facet_counts(client) -> dict[str, int]:
-    response = client.get("/cases/")
+def facet_counts(client, **params) -> dict[str, int]:
+    response = client.get("/cases/", params)
     return {f"{facet['name']}:{option['value']}": option["count"]
             for facet in response.context["facets"] for option in facet["options"]}
 
@@ -171,3 +171,29 @@ def test_with_a_replica_the_figures_and_their_snapshot_come_from_the_replica(
             case.retract(verifier, "Consent withdrawn")  # committed on the primary
             assert client.get("/").context["totals"]["cases"] == 1  # the replica's lag
         assert client.get("/").context["totals"]["cases"] == 0  # caught up: counted again
+
+
+def test_each_searchs_facet_counts_are_kept_apart_and_recounted_after_a_change(
+        client, researcher, verifier):
+    cases = {}
+    for country, title in (("GE", "Blogger detained"), ("AZ", "Lawyer disbarred")):
+        case = factories.make_case(researcher, title=title, country=country)
+        case.rights.add(Right.objects.get(slug="expression"))
+        cases[country] = factories.publish(case, researcher, verifier)
+
+    def timed(params):
+        with CaptureQueriesContext(connection) as queries:
+            counts = facet_counts(client, **params)
+        return counts, len(queries)
+
+    by_right, counted = timed({"right": "expression"})
+    assert (by_right["country:GE"], by_right["country:AZ"]) == (1, 1)
+    again, served = timed({"right": "expression"})
+    assert again == by_right and served < counted  # from the cache
+    assert facet_counts(client, q="blogger")["country:GE"] == 1  # another search, its own
+    assert "country:AZ" not in facet_counts(client, q="blogger")
+    assert facet_counts(client, q="blogger", sort="oldest") == facet_counts(client, q="blogger")
+
+    cases["GE"].retract(verifier, "Consent withdrawn")
+    assert "country:GE" not in facet_counts(client, right="expression")
+    assert "country:GE" not in facet_counts(client, q="blogger")
