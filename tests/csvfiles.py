@@ -20,6 +20,11 @@ def csv_bytes(rows: list[dict], columns=CASE_COLUMNS, header=None) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def read_rows(path: Path) -> list[dict]:
+    """A CSV file's rows as dicts by column (to change some and write them again)."""
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+
+
 def write_csv(path: Path, rows: list[dict], columns=CASE_COLUMNS, header=None) -> Path:
     path.write_bytes(csv_bytes(rows, columns, header))
     return path

@@ -23,6 +23,7 @@ from tests.csvfiles import (
     SAMPLE_STATEMENTS,
     STATEMENT_COLUMNS,
     case_row,
+    read_rows,
     write_csv,
 )
 
@@ -263,8 +264,7 @@ def test_batch_and_row_by_row_updates_write_the_same(
     published.save()
     factories.publish(published, researcher, verifier)
     assert client.get("/cases/", {"q": "graffiti"}).context["total"] == 1
-    rows = list(csv.DictReader(io.StringIO(SAMPLE_CASES.read_text(encoding="utf-8"),
-                                           newline="")))
+    rows = read_rows(SAMPLE_CASES)
     for row in rows:
         row["title"] += " (corrected)"
     changed = write_csv(tmp_path / "corrected.csv", rows)
@@ -315,8 +315,7 @@ def test_batch_and_row_by_row_relation_changes_write_the_same(
     assert client.get("/cases/", {"q": "graffiti"}).context["total"] == 1
     history_before = {case.pk: case.history.count() for case in Case.objects.all()}
 
-    rows = list(csv.DictReader(io.StringIO(SAMPLE_CASES.read_text(encoding="utf-8"),
-                                           newline="")))
+    rows = read_rows(SAMPLE_CASES)
     by_reference = {row["reference"]: row for row in rows}
     graffiti = by_reference["AZ-2016-002"]
     graffiti["violations"] = "arbitrary-detention; imprisonment"  # ill-treatment dropped
@@ -387,8 +386,7 @@ def test_a_case_deleted_while_its_file_was_checked_is_named_not_a_traceback(
     from casework.importing import CaseImporter
 
     run("import_cases", SAMPLE_CASES, user=coordinator.username)
-    rows = list(csv.DictReader(io.StringIO(SAMPLE_CASES.read_text(encoding="utf-8"),
-                                           newline="")))
+    rows = read_rows(SAMPLE_CASES)
     for row in rows:
         row["title"] += " (corrected)"
     rows[2]["sources"] = "https://example.org/new"  # a relation changes too
@@ -417,8 +415,7 @@ def test_a_case_changed_while_its_file_was_checked_is_not_overwritten(
     from casework.importing import CaseImporter
 
     run("import_cases", SAMPLE_CASES, user=coordinator.username)
-    rows = list(csv.DictReader(io.StringIO(SAMPLE_CASES.read_text(encoding="utf-8"),
-                                           newline="")))
+    rows = read_rows(SAMPLE_CASES)
     for row in rows:
         row["title"] += " (corrected)"
     changed = write_csv(tmp_path / "corrected.csv", rows)
