@@ -95,6 +95,16 @@ def insert_rows(cursor, table: str, columns: list[str], rows: list) -> None:
         )
 
 
+def delete_rows(cursor, table: str, ids: list[int], column: str = "id",
+                batch: int = 1000) -> None:
+    """Delete rows by id, a batch of ids per statement (nothing cascades: for link and
+    involvement rows, which nothing references)."""
+    for start in range(0, len(ids), batch):
+        in_batch, params = in_ids(ids[start:start + batch])
+        cursor.execute(f"DELETE FROM {qn(table)} WHERE {qn(column)} {in_batch}",  # noqa: S608
+                       params)
+
+
 def in_ids(ids: list[int]) -> tuple[str, list]:
     """`IN (…)` for a batch of ids, and its parameters. On PostgreSQL one array parameter
     (`= ANY(%s)`): the driver and the server then parse a short statement, not one with a

@@ -43,7 +43,7 @@ from django_countries import countries
 from simple_history.utils import get_history_manager_for_model as history_manager
 
 from accounts.models import AuditEvent
-from casework.bulk import create_records, insert_rows, update_records
+from casework.bulk import create_records, delete_rows, insert_rows, update_records
 from casework.bulk import in_ids as _in_ids
 from casework.bulk import qn as _qn
 from casework.dates import parse_partial_date, period_end
@@ -1044,10 +1044,7 @@ class CaseImporter(Importer):
             doomed = [pk for pk, case_id, target_id in through.objects.filter(
                 case_id__in=list(remove[name])).values_list("pk", "case_id", target.attname)
                       if target_id in remove[name][case_id]]
-            for start in range(0, len(doomed), BATCH):
-                in_batch, params = _in_ids(doomed[start:start + BATCH])
-                cursor.execute(f"DELETE FROM {_qn(through._meta.db_table)} "  # noqa: S608
-                               f"WHERE {_qn(through._meta.pk.column)} {in_batch}", params)
+            delete_rows(cursor, through._meta.db_table, doomed, through._meta.pk.column)
             insert_rows(cursor, through._meta.db_table, ["case_id", target.column], add[name])
         gone, new = [], []
         for plan in plans:
@@ -1066,10 +1063,7 @@ class CaseImporter(Importer):
             new += [Involvement(case_id=plan.existing.pk, role=role, **{f"{kind}_id": pk})
                     for role, kind, pk in sorted(wanted - present)]
         copy_history(cursor, Involvement, "id", gone, self.user, reason, when, "-")
-        for start in range(0, len(gone), BATCH):
-            in_batch, params = _in_ids(gone[start:start + BATCH])
-            cursor.execute(f"DELETE FROM {_qn(Involvement._meta.db_table)} "  # noqa: S608
-                           f"WHERE {_qn('id')} {in_batch}", params)
+        delete_rows(cursor, Involvement._meta.db_table, gone)
         for involvement in new:
             involvement.normalise_partial_dates("started_on", "ended_on")
         create_records(Involvement, new)
