@@ -23,6 +23,7 @@ from django.db.models.lookups import GreaterThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history import utils as history_utils
@@ -152,11 +153,13 @@ class StaleRecordError(Exception):
         """current_version None: the record was deleted meanwhile."""
         self.record = record
         self.current_version = current_version
+        names = {"kind": record._meta.verbose_name, "record": record}
         if current_version is None:
-            message = f"{record._meta.verbose_name} “{record}” was deleted by someone else."
+            message = gettext("%(kind)s “%(record)s” was deleted by someone else.") % names
         else:
-            message = (f"{record._meta.verbose_name} “{record}” was changed by someone else "
-                       f"(version {current_version}, you edited version {record.version}).")
+            message = gettext("%(kind)s “%(record)s” was changed by someone else (version "
+                              "%(current)s, you edited version %(edited)s).") % {
+                **names, "current": current_version, "edited": record.version}
         super().__init__(message)
 
 
