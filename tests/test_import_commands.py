@@ -380,59 +380,58 @@ def test_batch_and_row_by_row_relation_changes_write_the_same(
     assert "0 updated, 5 unchanged" in out and history_rows() == before
 
 
-@pytest.mark.parametrize("bulk", [True, False])
-def test_a_case_deleted_while_its_file_was_checked_is_named_not_a_traceback(
-        coordinator, tmp_path, monkeypatch, bulk):
+def import_corrected_titles_while(meanwhile, coordinator, tmp_path, monkeypatch,
+                                  **row_changes) -> str:
+    """Import the sample with every title corrected (and `row_changes` to its third
+    row) while `meanwhile()` runs between checking the file and writing it, as a
+    colleague's edit would; the import must fail. Its output."""
     from casework.importing import CaseImporter
 
     run("import_cases", SAMPLE_CASES, user=coordinator.username)
     rows = read_rows(SAMPLE_CASES)
     for row in rows:
         row["title"] += " (corrected)"
-    rows[2]["sources"] = "https://example.org/new"  # a relation changes too
+    rows[2].update(row_changes)
     changed = write_csv(tmp_path / "corrected.csv", rows)
     validate = CaseImporter.validate
 
-    def colleague_deletes_meanwhile(self, parsed):
+    def validate_then_colleague(self, parsed):
         plans = validate(self, parsed)
-        Case.objects.get(reference="AZ-2016-003").delete()
+        meanwhile()
         return plans
 
-    monkeypatch.setattr(CaseImporter, "validate", colleague_deletes_meanwhile)
-    monkeypatch.setattr(CaseImporter, "BULK_UPDATE", bulk)
+    monkeypatch.setattr(CaseImporter, "validate", validate_then_colleague)
     out = StringIO()
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("import_cases", str(changed), user=coordinator.username, stdout=out,
                      stderr=out)
-    assert "could not be saved: case “AZ-2016-003: " in out.getvalue()
-    assert "was deleted by someone else" in out.getvalue()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_a_case_deleted_while_its_file_was_checked_is_named_not_a_traceback(
+        coordinator, tmp_path, monkeypatch, bulk):
+    from casework.importing import CaseImporter
+
+    monkeypatch.setattr(CaseImporter, "BULK_UPDATE", bulk)
+    out = import_corrected_titles_while(
+        lambda: Case.objects.get(reference="AZ-2016-003").delete(),
+        coordinator, tmp_path, monkeypatch,
+        sources="https://example.org/new")  # a relation changes too
+    assert "could not be saved: case “AZ-2016-003: " in out
+    assert "was deleted by someone else" in out
     assert not Case.objects.filter(title__endswith="(corrected)").exists()
     assert not Source.objects.filter(url="https://example.org/new").exists()
 
 
 def test_a_case_changed_while_its_file_was_checked_is_not_overwritten(
         coordinator, researcher, tmp_path, monkeypatch):
-    from casework.importing import CaseImporter
-
-    run("import_cases", SAMPLE_CASES, user=coordinator.username)
-    rows = read_rows(SAMPLE_CASES)
-    for row in rows:
-        row["title"] += " (corrected)"
-    changed = write_csv(tmp_path / "corrected.csv", rows)
-    validate = CaseImporter.validate
-
-    def colleague_edits_meanwhile(self, parsed):
-        plans = validate(self, parsed)
+    def colleague_edits():
         case = Case.objects.get(reference="AZ-2016-002")
         case.summary = "A colleague's correction"
         case.save()
-        return plans
 
-    monkeypatch.setattr(CaseImporter, "validate", colleague_edits_meanwhile)
-    out = StringIO()
-    with pytest.raises(CommandError, match="nothing was imported"):
-        call_command("import_cases", str(changed), user=coordinator.username, stdout=out,
-                     stderr=out)
-    assert "could not be saved" in out.getvalue()
-    assert "was changed by someone else" in out.getvalue()
+    out = import_corrected_titles_while(colleague_edits, coordinator, tmp_path, monkeypatch)
+    assert "could not be saved" in out
+    assert "was changed by someone else" in out
     assert not Case.objects.filter(title__endswith="(corrected)").exists()
