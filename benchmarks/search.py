@@ -47,7 +47,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=20, help="timed runs per search")
     parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument("--index", type=Path, metavar="DIR",
+                        help="answer the searches from the search index in DIR "
+                             "(casework.search_index), built first if it is not current")
     args = parser.parse_args()
+    if args.index:
+        os.environ["CASEWORK_SEARCH_INDEX"] = str(args.index)
 
     import django
 
@@ -71,6 +76,10 @@ def main() -> None:
                                           flush=True))
         print(f"Loaded in {time.perf_counter() - started:.0f} s")
     total = Case.objects.published().count()
+    if args.index:
+        started = time.perf_counter()
+        call_command("update_search_index")
+        print(f"(update_search_index: {time.perf_counter() - started:.0f} s)")
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -81,9 +90,20 @@ def main() -> None:
     print(f"\n{total:,} published cases · PostgreSQL {server} · database {size} · "
           f"{os.cpu_count()} CPUs · {memory:.0f} GiB RAM · {platform.processor() or platform.machine()}")
     print(f"{args.runs} timed runs per search after one warm-up run\n")
-    print(f"{'search':34} {'results':>9} {'queries':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'search':34} {'results':>9} {'queries':>8} {'p50 ms':>8} {'p95 ms':>8}  answered by")
 
     client = Client(HTTP_HOST="localhost")
+    # Which searches the index answered: the view pages through its Hits.
+    from casework import search_index
+
+    indexed: list[bool] = []
+    hits_init = search_index.Hits.__init__
+
+    def noting_hits(self, *args, **kwargs):
+        indexed.append(True)
+        hits_init(self, *args, **kwargs)
+
+    search_index.Hits.__init__ = noting_hits
     for label, params in SEARCHES:
         queries: list[str] = []
 
@@ -92,6 +112,7 @@ def main() -> None:
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(count):  # the warm-up run, counted
+            indexed.clear()
             response = client.get("/cases/", params)
         assert response.status_code == 200, (label, response.status_code)
         timings = []
@@ -102,7 +123,8 @@ def main() -> None:
         text = response.content.decode()
         found = re.search(r'class="results-count">\s*([^<]*?) cases?\b', text)
         results = found.group(1) if found else "?"
-        note = " (close matches)" if "showing close matches" in text else ""
+        note = "  the search index" if indexed else "  PostgreSQL"
+        note += " (close matches)" if "showing close matches" in text else ""
         p50 = statistics.median(timings)
         p95 = statistics.quantiles(timings, n=20, method="inclusive")[-1]
         print(f"{label:34} {results:>9} {len(queries):>8} {p50:>8.0f} {p95:>8.0f}{note}",

@@ -177,15 +177,15 @@ class CaseFilter(PeriodFilters, django_filters.FilterSet):
     def among_first(self, queryset, limit: int):
         """The results, cut to `limit` cases in the page's order where an index gives it
         (dates), or else the first `limit` found: relevance is then ranked among those."""
-        first = self.ordered(queryset) if self._sort != "relevance" else queryset.order_by()
+        first = self.ordered(queryset) if self.sort_by != "relevance" else queryset.order_by()
         return queryset.filter(pk__in=first.values("pk")[:limit])
 
     @property
-    def _sort(self) -> str:
+    def sort_by(self) -> str:
         return self.form.cleaned_data.get("sort") or ("relevance" if self.query else "newest")
 
     def ordered(self, queryset):
-        sort = self._sort
+        sort = self.sort_by
         if sort == "relevance" and "rank" in queryset.query.annotations:
             return queryset.order_by("-rank", F("started_on").desc(nulls_last=True), "-id")
         if sort == "oldest":

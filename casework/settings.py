@@ -183,6 +183,9 @@ CASEWORK_IMPORT_MAX_BYTES = envint("CASEWORK_IMPORT_MAX_BYTES", str(20 * 1024 * 
 # The home page's figures and each search's facet counts, kept exactly
 # (casework/public_cache.py; PostgreSQL only).
 CASEWORK_PUBLIC_CACHE = envbool("CASEWORK_PUBLIC_CACHE", "1")
+# The search index of the published cases (a directory; casework/search_index.py,
+# PostgreSQL only): unset, PostgreSQL answers every search.
+CASEWORK_SEARCH_INDEX = os.getenv("CASEWORK_SEARCH_INDEX") or None
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,524 @@
+"""A search index of the published cases, for searches that PostgreSQL answers too slowly.
+
+At a million published cases PostgreSQL takes seconds to count a broad search's facets,
+because it visits every match (docs/benchmarks.md). An embedded search engine, Tantivy
+(the `tantivy` package), counts them from its own per-term structures in milliseconds.
+This module keeps such an index beside each app server and answers `/cases/` from it
+when, and only when, it is exactly as current as the database:
+
+- **Built from the one public door.** `build()` reads `public.cases()` (published, not
+  restricted) in one read-only snapshot: each case's weighted search vector (as
+  PostgreSQL's own parser, stop words and stemmer made it), its facet keys, the first and
+  last day of its period, and its place in each date order. Nothing else: no field that
+  a page shows comes from the index, which gives only case ids and counts. The page's
+  cases are then read through `public.cases()` again.
+- **The same matching as PostgreSQL.** The index holds the search vector's lexemes at
+  their positions, and a query is turned into PostgreSQL's own `websearch_to_tsquery`
+  first, then translated operator by operator (`&`, `|`, `!`, phrases `<N>`). So
+  stemming, stop words, accents and spelling variants agree by construction; a query
+  the translation does not cover is answered by PostgreSQL.
+- **Never stale.** The index records the snapshot it was read in. Before each search one
+  query asks the change log that database triggers keep (migration 0010, see
+  casework.public_cache) whether any change to a public record has committed since; if
+  one has, PostgreSQL answers until `manage.py update_search_index` builds the index
+  again. A retraction is therefore never counted, whenever the index was built.
+
+Enabled by the CASEWORK_SEARCH_INDEX setting (a directory; PostgreSQL only). Each build
+is written to a new directory and `current.json` is replaced atomically, so searches in
+progress keep the index they opened. docs/public-site.md, "The search index".
+"""
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
+from casework import public
+from casework.dates import period_end
+from casework.models import Case
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1  # raise when the index holds something else: older builds are ignored
+CURRENT = "current.json"
+FACETS = ("country", "right", "violation", "role", "status")
+# The date orders of CaseFilter.ordered(), as each case's place in them.
+ORDERS = {
+    "newest": (F("started_on").desc(nulls_last=True), F("id").desc()),
+    "oldest": (F("started_on").asc(nulls_last=True), F("id").asc()),
+    "published": (F("published_at").desc(nulls_last=True), F("id").desc()),
+}
+# Relevance: BM25 over all the words, plus these boosts when a word is in the title
+# (weight A of the search vector) or in a name (B), as PostgreSQL's ts_rank weighs them.
+BOOSTS = {"title": 3.0, "names": 1.5}
+_WEIGHT_FIELDS = {"A": "title", "B": "names"}
+_FAR_FUTURE = 10**7  # a day number after every date (date.max is 3,652,059)
+
+
+def tantivy():
+    import tantivy as module  # imported when used: SQLite demos never load it
+
+    return module
+
+
+def directory() -> Path | None:
+    value = getattr(settings, "CASEWORK_SEARCH_INDEX", None)
+    return Path(value) if value else None
+
+
+def database_alias() -> str | None:
+    """Where public cases are read, if the index can be used there (PostgreSQL)."""
+    if directory() is None:
+        return None
+    alias = router.db_for_read(Case)
+    return alias if connections[alias].vendor == "postgresql" else None
+
+
+# ---------------------------------------------------------------------------
+# Reading PostgreSQL's text forms
+# ---------------------------------------------------------------------------
+
+_LEXEME = r"'((?:[^'\\]|''|\\.)*)'"
+_TSVECTOR_ENTRY = re.compile(_LEXEME + r"(?::([0-9A-D,]+))?")
+_POSITION = re.compile(r"(\d+)([A-D]?)")
+_TSQUERY_TOKEN = re.compile(
+    r"\s*(?:" + _LEXEME + r"(:[*A-D]+)?|<(-|\d+)>|([!&|()]))")
+
+
+def _unquote(lexeme: str) -> str:
+    return re.sub(r"''|\\(.)", lambda m: m.group(1) or "'", lexeme)
+
+
+def parse_tsvector(text: str) -> list[tuple[str, int, str]]:
+    """(lexeme, position, weight) of a tsvector's text form, e.g. `'peac':2A,5 'right':7B`."""
+    entries = []
+    for match in _TSVECTOR_ENTRY.finditer(text or ""):
+        lexeme = _unquote(match.group(1))
+        for position in _POSITION.finditer(match.group(2) or "1D"):
+            entries.append((lexeme, int(position.group(1)), position.group(2) or "D"))
+    return entries
+
+
+class Unsupported(Exception):
+    """A query the index does not translate: PostgreSQL answers it."""
+
+
+def parse_tsquery(text: str):
+    """A tsquery's text form as a tree: ("term", lexeme), ("phrase", [(offset, lexeme)]),
+    ("not", node), ("and", [nodes]), ("or", [nodes]). Prefix and weight marks
+    (`:*`, `:A`), which web-search syntax never writes, are Unsupported."""
+    tokens = []
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        match = _TSQUERY_TOKEN.match(text, position)
+        if not match or match.end() == position:
+            raise Unsupported(f"cannot read the query at {position}")
+        lexeme, marks, distance, operator = match.groups()
+        if marks:
+            raise Unsupported("prefix or weight marks")
+        if lexeme is not None:
+            tokens.append(("lexeme", _unquote(lexeme)))
+        elif distance is not None:
+            tokens.append(("phrase", 1 if distance == "-" else int(distance)))
+        else:
+            tokens.append((operator, None))
+        position = match.end()
+        while position < len(text) and text[position].isspace():
+            position += 1
+    stream = iter(tokens + [("end", None)])
+    current = [next(stream)]
+
+    def take(kind=None):
+        token = current[0]
+        if kind and token[0] != kind:
+            raise Unsupported(f"expected {kind}")
+        current[0] = next(stream, ("end", None))
+        return token
+
+    def unary():
+        kind, value = current[0]
+        if kind == "!":
+            take()
+            return ("not", unary())
+        if kind == "(":
+            take()
+            node = either()
+            take(")")
+            return node
+        if kind == "lexeme":
+            take()
+            return ("term", value)
+        raise Unsupported(f"unexpected {kind}")
+
+    def as_phrase(node):
+        if node[0] == "term":
+            return [(0, node[1])]
+        if node[0] == "phrase":
+            return node[1]
+        raise Unsupported("a phrase of something other than words")
+
+    def phrase():
+        node = unary()
+        while current[0][0] == "phrase":
+            distance = take()[1]
+            left, right = as_phrase(node), as_phrase(unary())
+            end = max(offset for offset, _ in left) + distance
+            node = ("phrase", left + [(end + offset, lexeme) for offset, lexeme in right])
+        return node
+
+    def both():
+        nodes = [phrase()]
+        while current[0][0] == "&":
+            take()
+            nodes.append(phrase())
+        return nodes[0] if len(nodes) == 1 else ("and", nodes)
+
+    def either():
+        nodes = [both()]
+        while current[0][0] == "|":
+            take()
+            nodes.append(both())
+        return nodes[0] if len(nodes) == 1 else ("or", nodes)
+
+    tree = either()
+    take("end")
+    return tree
+
+
+def _positive_lexemes(node) -> list[str]:
+    kind, value = node
+    if kind == "term":
+        return [value]
+    if kind == "phrase":
+        return [lexeme for _offset, lexeme in value]
+    if kind == "not":
+        return []
+    return [lexeme for child in value for lexeme in _positive_lexemes(child)]
+
+
+# ---------------------------------------------------------------------------
+# Building
+# ---------------------------------------------------------------------------
+
+
+def _schema(engine):
+    builder = engine.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, fast=True, indexed=True)
+    # Lexemes at their search-vector positions (phrases need them), written pre-tokenised.
+    builder.add_text_field("text", tokenizer_name="raw", index_option="position")
+    for name in _WEIGHT_FIELDS.values():
+        builder.add_text_field(name, tokenizer_name="raw", index_option="freq")
+    builder.add_text_field("facet", tokenizer_name="raw", fast=True)
+    for name in ("first_day", "last_day"):
+        builder.add_integer_field(name, fast=True, indexed=True)
+    for name in ORDERS:
+        builder.add_integer_field(name, fast=True)
+    return builder.build()
+
+
+def _tokens(engine, entries):
+    return engine.PreTokenizedString("", [engine.Token(lexeme, position, 0, 0)
+                                          for lexeme, position, _weight in entries])
+
+
+def _document(engine, row):
+    (pk, vector, keys, started_on, started_precision, ended_on, ended_precision,
+     *places) = row
+    document = engine.Document(id=pk, facet=sorted(keys or {}),
+                               **dict(zip(ORDERS, places, strict=True)))
+    entries = parse_tsvector(vector)
+    document.add_pre_tokenized_text("text", _tokens(engine, entries))
+    for weight, field in _WEIGHT_FIELDS.items():
+        weighted = [entry for entry in entries if entry[2] == weight]
+        if weighted:
+            document.add_pre_tokenized_text(field, _tokens(engine, weighted))
+    # CaseQuerySet.overlapping(): a case covers its start to its end, or without an end
+    # its start's own period; cases without dates match no range.
+    first = started_on or ended_on
+    last = period_end(ended_on, ended_precision) if ended_on else period_end(
+        started_on, started_precision)
+    if first:
+        document.add_integer("first_day", first.toordinal())
+    if last:
+        document.add_integer("last_day", last.toordinal())
+    return document
+
+
+def _state(cursor) -> dict:
+    cursor.execute(
+        "SELECT system_identifier, current_database(), "
+        "'casework_publicchange'::regclass::oid, pg_current_snapshot()::text "
+        "FROM pg_control_system()")
+    system, database, log_table, snapshot = cursor.fetchone()
+    return {"system": system, "database": database, "log_table": log_table,
+            "snapshot": snapshot}
+
+
+def build(progress: Callable[[str], None] = lambda message: None) -> dict:
+    """Write a new index of the published cases and make it the current one."""
+    engine, base, alias = tantivy(), directory(), database_alias()
+    if alias is None:
+        raise RuntimeError("CASEWORK_SEARCH_INDEX is not set, or the database is not "
+                           "PostgreSQL.")
+    base.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=time.strftime("index-%Y%m%d-%H%M%S-"), dir=base))
+    name = path.name
+    index = engine.Index(_schema(engine), path=str(path))
+    writer = index.writer(heap_size=200_000_000, num_threads=1)
+    started, done = time.monotonic(), 0
+    places = {name: Window(RowNumber(), order_by=order) for name, order in ORDERS.items()}
+    rows = (public.cases().order_by().annotate(**places).values_list(
+        "id", "search_vector", "facet_keys", "started_on", "started_on_precision",
+        "ended_on", "ended_on_precision", *ORDERS))
+    try:
+        with transaction.atomic(using=alias):
+            with connections[alias].cursor() as cursor:
+                # One snapshot for the state and every row: exactly what the index holds.
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                state = _state(cursor)
+            for row in rows.using(alias).iterator(chunk_size=5000):
+                writer.add_document(_document(engine, row))
+                done += 1
+                if done % 50_000 == 0:
+                    progress(f"{done:,} cases indexed ({time.monotonic() - started:.0f} s)")
+        writer.commit()
+        writer.wait_merging_threads()
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    meta = {"version": SCHEMA_VERSION, "directory": name, "cases": done,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **state}
+    temporary = base / f".{CURRENT}.{os.getpid()}"
+    temporary.write_text(json.dumps(meta))
+    os.replace(temporary, base / CURRENT)  # searches switch to the new index at once
+    _remove_old_builds(base, keep={name})
+    return meta
+
+
+def _remove_old_builds(base: Path, keep: set[str]) -> None:
+    """Remove builds but the newest two: a process may still be searching the previous
+    one (its open files stay readable after removal on POSIX systems anyway)."""
+    builds = sorted((p for p in base.glob("index-*") if p.is_dir()),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in builds[2:]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Searching
+# ---------------------------------------------------------------------------
+
+_opened: dict = {}
+_opening = threading.Lock()
+
+
+def current() -> tuple[object, object, dict] | None:
+    """The current build (its Tantivy searcher, schema and metadata), opened once per process and
+    again when a new build replaces it; None if there is none."""
+    base = directory()
+    if base is None:
+        return None
+    try:
+        stat = (base / CURRENT).stat()
+    except FileNotFoundError:
+        return None
+    key = (str(base), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    with _opening:
+        if _opened.get("key") != key:
+            meta = json.loads((base / CURRENT).read_text())
+            if meta.get("version") != SCHEMA_VERSION:
+                return None
+            index = tantivy().Index.open(str(base / meta["directory"]))
+            _opened.clear()
+            _opened.update(key=key, searcher=index.searcher(), schema=index.schema, meta=meta)
+        return _opened["searcher"], _opened["schema"], _opened["meta"]
+
+
+def is_current(alias: str, meta: dict) -> bool:
+    """Whether the database is the one indexed and no public change has committed since."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT system_identifier = %s AND current_database() = %s "
+            "AND 'casework_publicchange'::regclass::oid = %s "
+            "AND pg_snapshot_xmax(pg_current_snapshot()) >= pg_snapshot_xmax(%s::pg_snapshot) "
+            "AND NOT EXISTS (SELECT 1 FROM casework_publicchange "
+            "WHERE xact >= pg_snapshot_xmin(%s::pg_snapshot) "
+            "AND NOT pg_visible_in_snapshot(xact, %s::pg_snapshot)) "
+            "FROM pg_control_system()",
+            [meta["system"], meta["database"], meta["log_table"], *[meta["snapshot"]] * 3])
+        return cursor.fetchone()[0]
+
+
+def _tsquery(alias: str, text: str) -> str:
+    from casework.search import SEARCH_CONFIG, normalise
+
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT websearch_to_tsquery(%s::regconfig, %s)::text",
+                       [SEARCH_CONFIG, normalise(text)])
+        return cursor.fetchone()[0]
+
+
+@dataclass
+class IndexedSearch:
+    """One search answered by the index: exact counts, and the ids of any page."""
+
+    searcher: object
+    schema: object
+    match: object  # the text query, or None
+    filters: dict  # filter name -> query
+    positive: list[str]
+    sort: str
+
+    def _query(self, without: str | None = None):
+        engine = tantivy()
+        Occur, Query = engine.Occur, engine.Query
+        clauses = [(Occur.Must, query) for name, query in self.filters.items()
+                   if name != without]
+        if self.match is not None:
+            clauses.append((Occur.Must, self.match))
+            clauses += [(Occur.Should, Query.boost_query(
+                Query.term_query(self.schema, field, lexeme), boost))
+                for field, boost in BOOSTS.items() for lexeme in set(self.positive)]
+        return Query.boolean_query(clauses or [(Occur.Must, Query.all_query())])
+
+    def count(self) -> int:
+        return self.searcher.search(self._query(), 1, count=True).count
+
+    def ids(self, offset: int, limit: int) -> list[int]:
+        if limit <= 0:
+            return []
+        engine = tantivy()
+        if self.sort == "relevance" and self.match is not None:
+            result = self.searcher.search(self._query(), limit, count=False, offset=offset)
+        else:
+            order = "newest" if self.sort == "relevance" else self.sort
+            result = self.searcher.search(self._query(), limit, count=False, offset=offset,
+                                          order_by_field=order, order=engine.Order.Asc)
+        addresses = [address for _key, address in result.hits]
+        return [int(pk) for pk in self.searcher.fast_field_values("id", addresses)]
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        """As CaseFilter.facet_counts(): each facet counted over the results of all the
+        other filters (one aggregation, plus one per facet in use)."""
+        counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+        active = [name for name in FACETS if name in self.filters]
+        passes = [(None, set(FACETS) - set(active))] + [(name, {name}) for name in active]
+        aggregation = {"keys": {"terms": {"field": "facet", "size": 65_000}}}
+        for without, facets in passes:
+            if not facets:
+                continue
+            result = self.searcher.aggregate(self._query(without=without), aggregation)
+            for bucket in result["keys"]["buckets"]:
+                facet, _sep, value = bucket["key"].partition(":")
+                if facet in facets:
+                    counts[facet][value] = bucket["doc_count"]
+        return counts
+
+
+def find(case_filter) -> IndexedSearch | None:
+    """The search of a valid CaseFilter, answered by the index; None when PostgreSQL must
+    answer it (no current index, a public change since it was built, close matches, a
+    query the translation does not cover, or any error of the index)."""
+    alias = database_alias()
+    if alias is None or case_filter.close_matches:
+        return None
+    try:
+        opened = current()
+        if opened is None:
+            return None
+        searcher, schema, meta = opened
+        if not is_current(alias, meta):
+            return None
+        engine = tantivy()
+        match, positive = None, []
+        if case_filter.query:
+            tree = parse_tsquery(_tsquery(alias, case_filter.query))
+            match, positive = _translate(engine, schema, tree), _positive_lexemes(tree)
+        return IndexedSearch(searcher, schema, match, _filters(engine, schema, case_filter),
+                             positive, case_filter.sort_by)
+    except Unsupported as reason:
+        logger.info("search answered by the database: %s", reason)
+        return None
+    except Exception:
+        logger.warning("search index unavailable; the database answers", exc_info=True)
+        return None
+
+
+def _translate(engine, schema, node):
+    Occur, Query = engine.Occur, engine.Query
+    kind, value = node
+    if kind == "term":
+        return Query.term_query(schema, "text", value)
+    if kind == "phrase":
+        return Query.phrase_query(schema, "text", value)
+    if kind == "not":
+        return Query.boolean_query([(Occur.Must, Query.all_query()),
+                                    (Occur.MustNot, _translate(engine, schema, value))])
+    if kind == "and":
+        clauses = []
+        for child in value:
+            if child[0] == "not":
+                clauses.append((Occur.MustNot, _translate(engine, schema, child[1])))
+            else:
+                clauses.append((Occur.Must, _translate(engine, schema, child)))
+        if all(occur == Occur.MustNot for occur, _query in clauses):
+            clauses.append((Occur.Must, Query.all_query()))
+        return Query.boolean_query(clauses)
+    return Query.boolean_query([(Occur.Should, _translate(engine, schema, child))
+                                for child in value])
+
+
+def _filters(engine, schema, case_filter) -> dict:
+    """CaseFilter's filters but q and sort, as index queries: values of one parameter
+    are alternatives, the period overlaps (see _document)."""
+    Query = engine.Query
+    data = case_filter.form.cleaned_data
+    filters = {}
+    for name in FACETS:
+        value = data.get(name)
+        if value:
+            values = [value] if isinstance(value, str) else value
+            filters[name] = Query.term_set_query(schema, "facet",
+                                                 [f"{name}:{v}" for v in values])
+    if data.get("from"):
+        filters["from"] = Query.range_query(schema, "last_day", engine.FieldType.Integer,
+                                            data["from"][0].toordinal(), _FAR_FUTURE)
+    if data.get("to"):
+        filters["to"] = Query.range_query(schema, "first_day", engine.FieldType.Integer,
+                                          0, period_end(*data["to"]).toordinal())
+    return filters
+
+
+class Hits(Sequence):
+    """The results of an IndexedSearch as the Paginator's object list: its length is
+    the count (up to `limit`), and a slice reads that page's ids from the index and
+    their cases, with the list prefetches, from the published-only queryset."""
+
+    def __init__(self, search: IndexedSearch, total: int, limit: int):
+        self.search, self.total, self.limit = search, total, limit
+
+    def __len__(self) -> int:
+        return min(self.total, self.limit)
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice):
+            return self[item:item + 1][0]
+        start, stop, _step = item.indices(len(self))
+        ids = self.search.ids(start, stop - start)
+        cases = {case.pk: case for case in public.cases().filter(pk__in=ids)
+                 .prefetch_related(*public.case_list_prefetches())}
+        return [cases[pk] for pk in ids if pk in cases]

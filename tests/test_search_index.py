@@ -1,0 +1,229 @@
+"""The search index (casework.search_index) answers /cases/ exactly as PostgreSQL does,
+and only while it is current.
+
+Transactional tests: the index is built from committed data in its own snapshot, and each
+change commits, as on a live site.
+"""
+
+import datetime
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import override_settings
+
+from benchmarks.datagen import populate
+from casework import search_index
+from casework.filters import CaseFilter, public_case_filter
+from casework.models import Case, Right
+from tests import factories
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True),
+              pytest.mark.skipif("connection.vendor != 'postgresql'",
+                                 reason="the index's freshness check is PostgreSQL's")]
+
+SEARCHES = [
+    {"q": "graffiti"},
+    {"q": "Mammadov"},  # stored as Məmmədov
+    {"q": "məmmədov"},
+    {"q": "ismailova"},
+    {"q": '"peaceful protest"'},
+    {"q": '"peaceful protest'},  # an unclosed quote
+    {"q": '"freedom of expression"'},  # a stop word inside a phrase
+    {"q": "human rights"},
+    {"q": "graffiti or hooliganism"},
+    {"q": "the hooliganism"},
+    {"q": "journalist -graffiti"},
+    {"q": '-"peaceful protest" arrested'},
+    {"q": "-graffiti"},
+    {"q": "o'brien: spraying"},
+    {"q": "spraying-graffiti"},
+    {"q": "journalist", "country": "AZ", "right": "expression"},
+    {"country": "AZ", "violation": "arbitrary-detention", "from": "2016", "to": "2018"},
+    {"right": ["expression", "peaceful-assembly"], "role": "journalist"},
+    {"from": "2016-05", "to": "2016-05-20"},
+    {"from": "2019-02-03"},
+    {"to": "2015"},
+    {"q": "edges", "to": "2016-05-19"},
+    {"q": "edges", "to": "2016-05-20"},
+    {"q": "edges", "from": "2016-05-31"},
+    {"q": "edges", "from": "2016-06"},
+    {"q": "edges", "from": "2014-02-28"},
+    {"q": "edges", "from": "2014-03"},
+    {"q": "edges", "to": "2015-12-30"},
+    {"q": "edges", "from": "2015-12-31", "to": "2015-12-31"},
+    {"status": "ongoing", "country": ["AZ", "GE"]},
+    {"q": "human", "sort": "oldest"},
+    {"q": "rights", "sort": "newest"},
+    {"sort": "published"},
+    {"sort": "oldest", "violation": "arbitrary-detention"},
+    {},
+]
+
+
+@pytest.fixture
+def index_dir(tmp_path):
+    search_index._opened.clear()
+    with override_settings(CASEWORK_SEARCH_INDEX=str(tmp_path / "search-index")):
+        yield tmp_path / "search-index"
+    search_index._opened.clear()
+
+
+def page(client, params, *, indexed: bool, page_number=1):
+    response = client.get("/cases/", {**params, "page": page_number})
+    assert response.status_code == 200, (params, response.content[:500])
+    assert response.context["indexed"] is indexed, params
+    facets = {f"{facet['name']}:{option['value']}": option["count"]
+              for facet in response.context["facets"] for option in facet["options"]}
+    references = [case.reference for case in response.context["page"].object_list]
+    return response.context["total"], facets, references
+
+
+def matches(params) -> tuple[set[int], set[int]]:
+    """Every match's id, from PostgreSQL and from the index."""
+    from django.http import QueryDict
+
+    query = QueryDict(mutable=True)
+    for name, value in params.items():
+        query.setlist(name, value if isinstance(value, list) else [value])
+    case_filter: CaseFilter = public_case_filter(query)
+    assert case_filter.is_valid(), case_filter.form.errors
+    indexed = search_index.find(case_filter)
+    assert indexed is not None, params
+    found = set(indexed.ids(0, 100_000))
+    assert len(found) == indexed.count()
+    return set(case_filter.filtered().values_list("pk", flat=True)), found
+
+
+def test_the_index_answers_every_search_as_postgresql_does(
+        client, index_dir, researcher, verifier):
+    populate(700, batch_size=250, seed=3)
+    # Cases to look for that the generator does not write.
+    for title in ["Seamus O'Brien spraying graffiti", "Spraying-graffiti protest"]:
+        factories.publish(factories.make_case(researcher, title=title), researcher, verifier)
+    # Periods that end or start on the edges of the ranges below.
+    for started_on, precision, ended_on, ended_precision in [
+            (datetime.date(2016, 5, 20), "day", None, "day"),
+            (datetime.date(2016, 5, 1), "month", None, "day"),
+            (datetime.date(2013, 1, 1), "year", datetime.date(2014, 2, 1), "month"),
+            (None, "day", datetime.date(2015, 12, 31), "day")]:
+        factories.publish(factories.make_case(
+            researcher, title="Edges", started_on=started_on, started_on_precision=precision,
+            ended_on=ended_on, ended_on_precision=ended_precision), researcher, verifier)
+    call_command("update_search_index")
+
+    for params in SEARCHES:
+        in_postgres, in_index = matches(params)
+        assert in_index == in_postgres, params
+        # (When nothing matches a query exactly, PostgreSQL looks for close matches.)
+        total, facets, references = page(client, params,
+                                         indexed=bool(in_postgres) or "q" not in params)
+        with override_settings(CASEWORK_SEARCH_INDEX=None):
+            expected = page(client, params, indexed=False)
+        assert (total, facets) == expected[:2], params
+        if params.get("sort") or not params.get("q"):  # date orders: the same pages
+            assert references == expected[2], params
+        elif in_postgres:  # relevance: the same cases, ranked by the index's own scores
+            assert set(references) <= {c.reference for c in Case.objects.filter(
+                pk__in=in_postgres)}
+            assert len(references) == min(total, 20)
+    assert sum(bool(matches(p)[0]) for p in SEARCHES) >= len(SEARCHES) - 3  # not vacuous
+
+
+def test_second_pages_follow_the_same_order(client, index_dir):
+    populate(90, batch_size=50, seed=5)
+    call_command("update_search_index")
+    for params in [{}, {"sort": "oldest"}, {"sort": "published"}]:
+        indexed = page(client, params, indexed=True, page_number=3)
+        with override_settings(CASEWORK_SEARCH_INDEX=None):
+            assert indexed == page(client, params, indexed=False, page_number=3)
+        assert indexed[2]
+
+
+def test_a_public_change_sends_searches_to_postgresql_until_the_index_is_rebuilt(
+        client, index_dir, researcher, verifier, capsys):
+    first = factories.publish(factories.make_case(researcher, title="Graffiti in Baku"),
+                              researcher, verifier)
+    second = factories.make_case(researcher, title="Graffiti in Tbilisi", country="GE")
+    second.rights.add(Right.objects.get(slug="expression"))
+    factories.publish(second, researcher, verifier)
+    call_command("update_search_index")
+    assert "Search index built: 2 published cases" in capsys.readouterr().out
+    assert page(client, {"q": "graffiti"}, indexed=True)[0] == 2
+
+    # Nothing public changed: the command leaves the index as it is.
+    call_command("update_search_index")
+    assert "The search index is current (2 cases" in capsys.readouterr().out
+
+    # A draft written meanwhile is no public change: the index still answers.
+    factories.make_case(researcher, title="Graffiti draft")
+    assert page(client, {"q": "graffiti"}, indexed=True)[0] == 2
+
+    # A retraction: at once, PostgreSQL answers, and never counts the retracted case.
+    second.refresh_from_db()
+    second.retract(verifier, "Consent withdrawn")
+    total, facets, references = page(client, {"q": "graffiti"}, indexed=False)
+    assert (total, references) == (1, [first.reference])
+    assert not facets.get("country:GE") and not facets.get("right:expression")
+
+    call_command("update_search_index")
+    assert "Search index built: 1 published cases" in capsys.readouterr().out
+    total, facets, references = page(client, {"q": "graffiti"}, indexed=True)
+    assert (total, references) == (1, [first.reference])
+    assert not facets.get("country:GE") and not facets.get("right:expression")
+
+
+def test_unpublished_and_restricted_cases_never_reach_the_index(
+        client, index_dir, researcher, verifier):
+    marker = "zqxmarker"
+    factories.make_case(researcher, title=f"Draft {marker}")
+    restricted = factories.publish(factories.make_case(researcher, title=f"Kept {marker}"),
+                                   researcher, verifier)
+    Case.objects.filter(pk=restricted.pk).update(restricted=True)
+    factories.publish(factories.make_case(researcher, title="Public case"), researcher,
+                      verifier)
+    call_command("update_search_index")
+    total, facets, references = page(client, {}, indexed=True)
+    assert total == 1 and sum(v for k, v in facets.items() if k.startswith("status:")) == 1
+    assert matches({"q": marker}) == (set(), set())
+    assert client.get("/cases/", {"q": marker}).context["total"] == 0
+
+
+def test_without_a_built_index_or_on_error_postgresql_answers(
+        client, index_dir, researcher, verifier, monkeypatch):
+    factories.publish(factories.make_case(researcher, title="Graffiti in Baku"), researcher,
+                      verifier)
+    assert page(client, {"q": "graffiti"}, indexed=False)[0] == 1  # nothing built yet
+    call_command("update_search_index")
+    assert page(client, {"q": "graffiti"}, indexed=True)[0] == 1
+
+    def broken(*args, **kwargs):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(search_index, "current", broken)
+    assert page(client, {"q": "graffiti"}, indexed=False)[0] == 1
+    monkeypatch.undo()
+    # A query that finds nothing exactly: PostgreSQL looks for close matches.
+    response = client.get("/cases/", {"q": "grafiti"})
+    assert response.context["close_matches"] and response.context["total"] == 1
+
+
+def test_the_command_needs_a_directory(index_dir):
+    with override_settings(CASEWORK_SEARCH_INDEX=None), pytest.raises(CommandError):
+        call_command("update_search_index")
+
+
+def test_tsquery_reading():
+    parse = search_index.parse_tsquery
+    assert parse("'graffiti' | 'hooligan' & !( 'human' <-> 'right' )") == (
+        "or", [("term", "graffiti"), ("and", [("term", "hooligan"), (
+            "not", ("phrase", [(0, "human"), (1, "right")]))])])
+    assert parse("'freedom' <2> 'express' <-> 'o''brien'") == (
+        "phrase", [(0, "freedom"), (2, "express"), (3, "o'brien")])
+    with pytest.raises(search_index.Unsupported):
+        parse("'graf':*")
+    with pytest.raises(search_index.Unsupported):
+        parse("'a' <-> ( 'b' | 'c' )")
+    assert search_index.parse_tsvector("'brien':7A 'o''x':6,9 'right':10B") == [
+        ("brien", 7, "A"), ("o'x", 6, "D"), ("o'x", 9, "D"), ("right", 10, "B")]
+    assert connection.vendor == "postgresql"
