@@ -309,12 +309,12 @@ def build(progress: Callable[[str], None] = lambda message: None) -> dict:
 
 
 def _remove_old_builds(base: Path, keep: set[str]) -> None:
-    """Remove builds but the newest two: a process may still be searching the previous
-    one (its open files stay readable after removal on POSIX systems anyway)."""
-    builds = sorted((p for p in base.glob("index-*") if p.is_dir()),
-                    key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in builds[2:]:
-        if old.name not in keep:
+    """Remove the builds the current one replaced: their words may be those of a case
+    since retracted. A process still searching one keeps reading it (its files are
+    open and mapped, which removal does not end on POSIX systems); a process opening
+    one just removed gets an error, and PostgreSQL answers that search."""
+    for old in base.glob("index-*"):
+        if old.is_dir() and old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from benchmarks.datagen import populate
 from casework import search_index
@@ -129,6 +130,15 @@ def test_the_index_answers_every_search_as_postgresql_does(
             assert len(references) == min(total, 20)
     assert sum(bool(matches(p)[0]) for p in SEARCHES) >= len(SEARCHES) - 3  # not vacuous
 
+    # The same number of queries whatever the number of results.
+    queries = []
+    for params in [{"q": "human rights"}, {"q": "spraying-graffiti"}]:
+        with CaptureQueriesContext(connection) as captured:
+            total = page(client, params, indexed=True)[0]
+        queries.append(len(captured))
+        assert total
+    assert queries[0] == queries[1]
+
 
 def test_second_pages_follow_the_same_order(client, index_dir):
     populate(90, batch_size=50, seed=5)
@@ -168,6 +178,8 @@ def test_a_public_change_sends_searches_to_postgresql_until_the_index_is_rebuilt
 
     call_command("update_search_index")
     assert "Search index built: 1 published cases" in capsys.readouterr().out
+    # The build that held the retracted case's words is removed.
+    assert len(list(index_dir.glob("index-*"))) == 1
     total, facets, references = page(client, {"q": "graffiti"}, indexed=True)
     assert (total, references) == (1, [first.reference])
     assert not facets.get("country:GE") and not facets.get("right:expression")
