@@ -1,13 +1,14 @@
-"""Probe for a team decision: the search benchmark's searches answered by a search engine.
+"""Probe: the search benchmark's searches answered by a search engine.
 
-Casework does not use a search engine. The search target (docs/benchmarks.md: p95 under
-300 ms at 1,000,000 published cases, facet counts included) is missed on PostgreSQL,
+This probe came first; casework/search_index.py, which the site uses when
+CASEWORK_SEARCH_INDEX is set, grew from it (docs/benchmarks.md). The search target
+(docs/benchmarks.md: p95 under 300 ms at 1,000,000 published cases, facet counts
+included) is missed on PostgreSQL alone,
 whose facet counts visit every match. This script measures what an embedded engine,
 Tantivy (the `tantivy` package from PyPI, Python bindings of the Rust library), does
 with the same documents and the same searches, so that the choice rests on figures.
 It prints figures; it is not a test and the app never imports it.
 
-    pip install tantivy      # not a Casework dependency: into the environment you run
     DATABASE_URL=postgres://.../casework_bench python benchmarks/search_engine_probe.py \\
         --index /tmp/casework-probe-index [--runs 20]
 
@@ -186,7 +187,7 @@ def main() -> None:
     try:
         import tantivy
     except ImportError:
-        sys.exit("This probe needs the tantivy package: pip install tantivy")
+        sys.exit("This probe needs the tantivy package (requirements.txt).")
 
     import django
 

@@ -90,9 +90,8 @@ def database_alias() -> str | None:
 # Reading PostgreSQL's text forms
 # ---------------------------------------------------------------------------
 
-_LEXEME = r"'((?:[^'\\]|''|\\.)*)'"
+_LEXEME = r"'([^']*(?:''[^']*)*)'"  # quotes doubled inside; backslashes too (_unquote)
 _TSVECTOR_ENTRY = re.compile(_LEXEME + r"(?::([0-9A-D,]+))?")
-_POSITION = re.compile(r"(\d+)([A-D]?)")
 _TSQUERY_TOKEN = re.compile(
     r"\s*(?:" + _LEXEME + r"(:[*A-D]+)?|<(-|\d+)>|([!&|()]))")
 
@@ -102,12 +101,17 @@ def _unquote(lexeme: str) -> str:
 
 
 def parse_tsvector(text: str) -> list[tuple[str, int, str]]:
-    """(lexeme, position, weight) of a tsvector's text form, e.g. `'peac':2A,5 'right':7B`."""
+    """(lexeme, position, weight) of a tsvector's text form, e.g. `'peac':2A,5 'right':7B`
+    (weight D, the default, is not written)."""
     entries = []
-    for match in _TSVECTOR_ENTRY.finditer(text or ""):
-        lexeme = _unquote(match.group(1))
-        for position in _POSITION.finditer(match.group(2) or "1D"):
-            entries.append((lexeme, int(position.group(1)), position.group(2) or "D"))
+    for lexeme, positions in _TSVECTOR_ENTRY.findall(text or ""):
+        if "'" in lexeme or "\\" in lexeme:
+            lexeme = _unquote(lexeme)
+        for position in (positions or "1").split(","):
+            if position[-1] in "ABCD":
+                entries.append((lexeme, int(position[:-1]), position[-1]))
+            else:
+                entries.append((lexeme, int(position), "D"))
     return entries
 
 
