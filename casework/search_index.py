@@ -28,6 +28,7 @@ is written to a new directory and `current.json` is replaced atomically, so sear
 progress keep the index they opened. docs/public-site.md, "The search index".
 """
 
+import datetime
 import json
 import logging
 import os
@@ -42,8 +43,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 
 from casework import public
 from casework.dates import period_end
@@ -51,15 +50,9 @@ from casework.models import Case
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1  # raise when the index holds something else: older builds are ignored
+SCHEMA_VERSION = 2  # raise when the index holds something else: older builds are ignored
 CURRENT = "current.json"
 FACETS = ("country", "right", "violation", "role", "status")
-# The date orders of CaseFilter.ordered(), as each case's place in them.
-ORDERS = {
-    "newest": (F("started_on").desc(nulls_last=True), F("id").desc()),
-    "oldest": (F("started_on").asc(nulls_last=True), F("id").asc()),
-    "published": (F("published_at").desc(nulls_last=True), F("id").desc()),
-}
 # Relevance: BM25 over all the words, plus these boosts when a word is in the title
 # (weight A of the search vector) or in a name (B), as PostgreSQL's ts_rank weighs them.
 BOOSTS = {"title": 3.0, "names": 1.5}
@@ -228,9 +221,30 @@ def _schema(engine):
     builder.add_text_field("facet", tokenizer_name="raw", fast=True)
     for name in ("first_day", "last_day"):
         builder.add_integer_field(name, fast=True, indexed=True)
-    for name in ORDERS:
-        builder.add_integer_field(name, fast=True)
+    for name in ORDERS:  # sort keys (ORDERS): fixed-width text, compared as text
+        builder.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
     return builder.build()
+
+
+# CaseFilter.ordered()'s date orders, each as one text key per case that sorts the same
+# way (ORDERS says in which direction): the date, then the id, in fixed-width digits.
+# Cases without a date come last either way.
+ORDERS = {"newest": "Desc", "oldest": "Asc", "published": "Desc"}
+_NO_DAY, _LAST_DAY = 0, 9_999_999  # day numbers before and after every date
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def _sort_keys(pk: int, started_on, published_at) -> dict[str, str]:
+    day = started_on.toordinal() if started_on else None
+    published = (published_at - _EPOCH) // _MICROSECOND if published_at else 0
+    return {"newest": f"{day or _NO_DAY:07d}{pk:019d}",
+            "oldest": f"{day or _LAST_DAY:07d}{pk:019d}",
+            "published": f"{published:020d}{pk:019d}"}
+
+
+ROW_FIELDS = ("id", "search_vector", "facet_keys", "started_on", "started_on_precision",
+              "ended_on", "ended_on_precision", "published_at")
 
 
 def _tokens(engine, entries):
@@ -240,9 +254,9 @@ def _tokens(engine, entries):
 
 def _document(engine, row):
     (pk, vector, keys, started_on, started_precision, ended_on, ended_precision,
-     *places) = row
+     published_at) = row
     document = engine.Document(id=pk, facet=sorted(keys or {}),
-                               **dict(zip(ORDERS, places, strict=True)))
+                               **_sort_keys(pk, started_on, published_at))
     entries = parse_tsvector(vector)
     document.add_pre_tokenized_text("text", _tokens(engine, entries))
     for weight, field in _WEIGHT_FIELDS.items():
@@ -271,28 +285,36 @@ def _state(cursor) -> dict:
             "snapshot": snapshot}
 
 
-def build(progress: Callable[[str], None] = lambda message: None) -> dict:
-    """Write a new index of the published cases and make it the current one."""
+def _write_current(base: Path, meta: dict) -> None:
+    temporary = base / f".{CURRENT}.{os.getpid()}"
+    temporary.write_text(json.dumps(meta))
+    os.replace(temporary, base / CURRENT)  # searches switch to the new state at once
+
+
+def _check_setup() -> tuple[object, Path, str]:
     engine, base, alias = tantivy(), directory(), database_alias()
     if alias is None:
         raise RuntimeError("CASEWORK_SEARCH_INDEX is not set, or the database is not "
                            "PostgreSQL.")
     base.mkdir(parents=True, exist_ok=True)
+    return engine, base, alias
+
+
+def build(progress: Callable[[str], None] = lambda message: None) -> dict:
+    """Write a new index of the published cases and make it the current one."""
+    engine, base, alias = _check_setup()
     path = Path(tempfile.mkdtemp(prefix=time.strftime("index-%Y%m%d-%H%M%S-"), dir=base))
     name = path.name
-    index = engine.Index(_schema(engine), path=str(path))
-    writer = index.writer(heap_size=200_000_000, num_threads=1)
     started, done = time.monotonic(), 0
-    places = {name: Window(RowNumber(), order_by=order) for name, order in ORDERS.items()}
-    rows = (public.cases().order_by().annotate(**places).values_list(
-        "id", "search_vector", "facet_keys", "started_on", "started_on_precision",
-        "ended_on", "ended_on_precision", *ORDERS))
     try:
+        index = engine.Index(_schema(engine), path=str(path))
+        writer = index.writer(heap_size=200_000_000, num_threads=1)
         with transaction.atomic(using=alias):
             with connections[alias].cursor() as cursor:
                 # One snapshot for the state and every row: exactly what the index holds.
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 state = _state(cursor)
+            rows = public.cases().order_by().values_list(*ROW_FIELDS)
             for row in rows.using(alias).iterator(chunk_size=5000):
                 writer.add_document(_document(engine, row))
                 done += 1
@@ -304,11 +326,77 @@ def build(progress: Callable[[str], None] = lambda message: None) -> dict:
         shutil.rmtree(path, ignore_errors=True)
         raise
     meta = {"version": SCHEMA_VERSION, "directory": name, "cases": done,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **state}
-    temporary = base / f".{CURRENT}.{os.getpid()}"
-    temporary.write_text(json.dumps(meta))
-    os.replace(temporary, base / CURRENT)  # searches switch to the new index at once
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "changed": None, **state}
+    _write_current(base, meta)
     _remove_old_builds(base, keep={name})
+    return meta
+
+
+# The cases whose row was written by a transaction that `snapshot` does not see: rows
+# carry the 32-bit id of the transaction that wrote them (xmin), widened here to a
+# full id with the epoch of the newest transaction (an older row may be taken for a
+# newer one, which only indexes it again; never the other way round).
+_CHANGED_CASES = """
+    SELECT id FROM casework_case,
+        (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS newest) AS now,
+        LATERAL (SELECT (now.newest >> 32 << 32) | xmin::text::bigint AS widened) AS w
+    WHERE NOT pg_visible_in_snapshot(
+        greatest(CASE WHEN w.widened > now.newest THEN w.widened - 4294967296
+                      ELSE w.widened END, 3)::text::xid8, %s::pg_snapshot)
+"""
+# Above this share of the index changed, a new build is as quick and leaves no deletes.
+REBUILD_SHARE = 0.2
+
+
+def update(progress: Callable[[str], None] = lambda message: None) -> dict:
+    """Bring the current index up to date with the database: the cases written since its
+    snapshot are indexed again (or removed, if they are no longer public). Builds a new
+    index when there is none, when it is another database's or another version's, when
+    much changed, or when the index's count then differs from the database's (a case
+    deleted: deletions leave no row to find)."""
+    engine, base, alias = _check_setup()
+    opened = current()
+    if opened is None or not _same_database(alias, opened[2]):
+        return build(progress)
+    meta, started = opened[2], time.monotonic()
+    index = engine.Index.open(str(base / meta["directory"]))
+    with transaction.atomic(using=alias):
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            state = _state(cursor)
+            cursor.execute(_CHANGED_CASES, [meta["snapshot"]])
+            changed = [pk for (pk,) in cursor.fetchall()]
+        rebuild = len(changed) > REBUILD_SHARE * max(meta["cases"], 1)
+        if not rebuild:
+            public_count = public.cases().using(alias).count()
+            writer = index.writer(heap_size=100_000_000, num_threads=1)
+            try:
+                for pk in changed:
+                    writer.delete_documents_by_term("id", pk)
+                added = 0
+                for start in range(0, len(changed), 5000):
+                    rows = public.cases().using(alias).filter(
+                        pk__in=changed[start:start + 5000]).order_by().values_list(*ROW_FIELDS)
+                    for row in rows:
+                        writer.add_document(_document(engine, row))
+                        added += 1
+            except BaseException:
+                writer.rollback()
+                raise
+    if rebuild:
+        progress(f"{len(changed):,} cases changed: building the index anew.")
+        return build(progress)
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    if index.searcher().num_docs != public_count:
+        progress("A case was deleted: building the index anew.")
+        return build(progress)
+    meta = {**meta, **state, "cases": public_count, "changed": len(changed),
+            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    _write_current(base, meta)
+    progress(f"{len(changed):,} changed cases read again ({added:,} of them public) in "
+             f"{time.monotonic() - started:.1f} s.")
     return meta
 
 
@@ -352,12 +440,25 @@ def current() -> tuple[object, object, dict] | None:
         return _opened["searcher"], _opened["schema"], _opened["meta"]
 
 
+_SAME_DATABASE = ("system_identifier = %s AND current_database() = %s "
+                  "AND 'casework_publicchange'::regclass::oid = %s")
+
+
+def _same_database(alias: str, meta: dict) -> bool:
+    """Whether the index was built from this database (not a restored or another one)."""
+    if meta.get("version") != SCHEMA_VERSION:
+        return False
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"SELECT {_SAME_DATABASE} FROM pg_control_system()",  # noqa: S608
+                       [meta["system"], meta["database"], meta["log_table"]])
+        return cursor.fetchone()[0]
+
+
 def is_current(alias: str, meta: dict) -> bool:
     """Whether the database is the one indexed and no public change has committed since."""
     with connections[alias].cursor() as cursor:
         cursor.execute(
-            "SELECT system_identifier = %s AND current_database() = %s "
-            "AND 'casework_publicchange'::regclass::oid = %s "
+            f"SELECT {_SAME_DATABASE} "  # noqa: S608 (constant text)
             "AND pg_snapshot_xmax(pg_current_snapshot()) >= pg_snapshot_xmax(%s::pg_snapshot) "
             "AND NOT EXISTS (SELECT 1 FROM casework_publicchange "
             "WHERE xact >= pg_snapshot_xmin(%s::pg_snapshot) "
@@ -411,7 +512,8 @@ class IndexedSearch:
         else:
             order = "newest" if self.sort == "relevance" else self.sort
             result = self.searcher.search(self._query(), limit, count=False, offset=offset,
-                                          order_by_field=order, order=engine.Order.Asc)
+                                          order_by_field=order,
+                                          order=getattr(engine.Order, ORDERS[order]))
         addresses = [address for _key, address in result.hits]
         return [int(pk) for pk in self.searcher.fast_field_values("id", addresses)]
 

@@ -158,12 +158,12 @@ def test_a_public_change_sends_searches_to_postgresql_until_the_index_is_rebuilt
     second.rights.add(Right.objects.get(slug="expression"))
     factories.publish(second, researcher, verifier)
     call_command("update_search_index")
-    assert "Search index built: 2 published cases" in capsys.readouterr().out
+    assert "Search index built: 2 published cases, in" in capsys.readouterr().out
     assert page(client, {"q": "graffiti"}, indexed=True)[0] == 2
 
     # Nothing public changed: the command leaves the index as it is.
     call_command("update_search_index")
-    assert "The search index is current (2 cases" in capsys.readouterr().out
+    assert "The search index is current (2 cases, as of" in capsys.readouterr().out
 
     # A draft written meanwhile is no public change: the index still answers.
     factories.make_case(researcher, title="Graffiti draft")
@@ -176,10 +176,8 @@ def test_a_public_change_sends_searches_to_postgresql_until_the_index_is_rebuilt
     assert (total, references) == (1, [first.reference])
     assert not facets.get("country:GE") and not facets.get("right:expression")
 
-    call_command("update_search_index")
+    call_command("update_search_index")  # (2 of 2 cases changed: built anew)
     assert "Search index built: 1 published cases" in capsys.readouterr().out
-    # The build that held the retracted case's words is removed.
-    assert len(list(index_dir.glob("index-*"))) == 1
     total, facets, references = page(client, {"q": "graffiti"}, indexed=True)
     assert (total, references) == (1, [first.reference])
     assert not facets.get("country:GE") and not facets.get("right:expression")
@@ -239,3 +237,49 @@ def test_tsquery_reading():
     assert search_index.parse_tsvector("'brien':7A 'o''x':6,9 'right':10B") == [
         ("brien", 7, "A"), ("o'x", 6, "D"), ("o'x", 9, "D"), ("right", 10, "B")]
     assert connection.vendor == "postgresql"
+
+
+def test_updates_index_the_changed_cases_again_and_a_deletion_rebuilds(
+        client, index_dir, researcher, verifier, capsys):
+    populate(300, batch_size=100, seed=7)
+    call_command("update_search_index")
+    capsys.readouterr()
+    searches = [{"q": "graffiti"}, {"q": "zebra"}, {"q": "aardvark"}, {"country": "GE"},
+                {"sort": "published"}, {"sort": "oldest"}, {}]
+
+    # A case published, a published case's title edited, another retracted, and one
+    # moved to another country (a facet) with QuerySet.update, all after the build.
+    new = factories.publish(factories.make_case(researcher, title="Zebra crossing protest",
+                                                country="GE"), researcher, verifier)
+    edited, retracted, moved = Case.objects.published().exclude(pk=new.pk).order_by("id")[:3]
+    edited.title = "Aardvark sanctuary raided"
+    edited.save()  # back to draft for re-vetting, then published again
+    factories.publish(edited, researcher, verifier)
+    retracted.retract(verifier, "Consent withdrawn")
+    Case.objects.filter(pk=moved.pk).update(facet_keys={**moved.facet_keys, "country:GE": 1})
+    assert page(client, {"q": "zebra"}, indexed=False)[0] == 1  # stale: PostgreSQL
+
+    call_command("update_search_index")
+    out = capsys.readouterr().out
+    assert "4 changed cases read again (3 of them public)" in out
+    assert "Search index updated: 300 published cases" in out
+    assert len(list(index_dir.glob("index-*"))) == 1  # the same build, updated
+    for params in searches:
+        in_postgres, in_index = matches(params)
+        assert in_index == in_postgres, params
+        indexed = page(client, params, indexed=bool(in_postgres) or "q" not in params)
+        with override_settings(CASEWORK_SEARCH_INDEX=None):
+            assert indexed[:2] == page(client, params, indexed=False)[:2], params
+            if "q" not in params:
+                assert indexed[2] == page(client, params, indexed=False)[2], params
+    assert matches({"q": "aardvark"})[1] == {edited.pk}
+    assert retracted.pk not in matches({})[1]
+
+    # A published case deleted leaves no row behind: the count tells, and it rebuilds.
+    Case.objects.filter(pk=new.pk).delete()
+    call_command("update_search_index")
+    out = capsys.readouterr().out
+    assert "A case was deleted: building the index anew." in out
+    assert "Search index built: 299 published cases" in out
+    assert len(list(index_dir.glob("index-*"))) == 1  # the old build removed
+    assert matches({"q": "zebra"}) == (set(), set())

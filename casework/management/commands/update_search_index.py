@@ -1,10 +1,11 @@
-"""python manage.py update_search_index [--force]
+"""python manage.py update_search_index [--rebuild]
 
-Builds the search index of the published cases (casework.search_index) in the
-CASEWORK_SEARCH_INDEX directory, unless it is already current: no public change has
-committed since it was built. Until it is rebuilt after a change, PostgreSQL answers the
-searches, exactly and more slowly. Run it from cron or a timer, e.g. every minute; at a
-million cases a build takes a few minutes and one runs at a time.
+Brings the search index of the published cases (casework.search_index) in the
+CASEWORK_SEARCH_INDEX directory up to date: nothing to do when no public change has
+committed since it was last updated; otherwise the cases written since are indexed
+again, or the whole index is built anew (the first time, after many changes, or after
+a case was deleted). Until then PostgreSQL answers the searches, exactly and more
+slowly. Run it from cron or a timer, e.g. every minute; one runs at a time.
 """
 
 import fcntl
@@ -19,8 +20,8 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser):
-        parser.add_argument("--force", action="store_true",
-                            help="Build even if the index is current.")
+        parser.add_argument("--rebuild", action="store_true",
+                            help="Build the whole index anew, even if it is current.")
 
     def handle(self, *args, **options):
         alias = search_index.database_alias()
@@ -35,14 +36,19 @@ class Command(BaseCommand):
             except BlockingIOError:
                 raise CommandError(f"Another build of {base} is running.") from None
             opened = search_index.current()
-            if (not options["force"] and opened is not None
+            if (not options["rebuild"] and opened is not None
                     and search_index.is_current(alias, opened[2])):
-                self.stdout.write(f"The search index is current ({opened[2]['cases']:,} "
-                                  f"cases, built {opened[2]['built_at']}).")
+                meta = opened[2]
+                self.stdout.write(f"The search index is current ({meta['cases']:,} cases, "
+                                  f"as of {meta.get('updated_at') or meta['built_at']}).")
                 return
-            self.stdout.write(f"Building the search index in {base} …")
             started = time.monotonic()
-            meta = search_index.build(progress=self.stdout.write)
+            if options["rebuild"] or opened is None:
+                self.stdout.write(f"Building the search index in {base} …")
+                meta = search_index.build(progress=self.stdout.write)
+            else:
+                meta = search_index.update(progress=self.stdout.write)
+            how = "built" if meta["changed"] is None else "updated"
             self.stdout.write(self.style.SUCCESS(
-                f"Search index built: {meta['cases']:,} published cases in "
+                f"Search index {how}: {meta['cases']:,} published cases, in "
                 f"{time.monotonic() - started:.1f} s."))
