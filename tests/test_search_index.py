@@ -6,6 +6,7 @@ change commits, as on a live site.
 """
 
 import datetime
+import fcntl
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -218,9 +219,15 @@ def test_without_a_built_index_or_on_error_postgresql_answers(
     assert response.context["close_matches"] and response.context["total"] == 1
 
 
-def test_the_command_needs_a_directory(index_dir):
+def test_the_command_needs_a_directory_and_runs_one_at_a_time(index_dir, capsys):
     with override_settings(CASEWORK_SEARCH_INDEX=None), pytest.raises(CommandError):
         call_command("update_search_index")
+    index_dir.mkdir(parents=True)
+    with open(index_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # an update running in another process
+        call_command("update_search_index")
+    assert "Another update of" in capsys.readouterr().out
+    assert not (index_dir / "current.json").exists()
 
 
 def test_tsquery_reading():

@@ -33,8 +33,9 @@ class Command(BaseCommand):
         with open(base / ".lock", "w") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CommandError(f"Another build of {base} is running.") from None
+            except BlockingIOError:  # (cron starts one a minute; a build takes longer)
+                self.stdout.write(f"Another update of {base} is running: left to it.")
+                return
             opened = search_index.current()
             if (not options["rebuild"] and opened is not None
                     and search_index.is_current(alias, opened[2])):
