@@ -15,10 +15,13 @@ import itertools
 import json
 
 import pytest
-from django.db import transaction
+from django.core.management import call_command
+from django.db import connection, transaction  # noqa: F401 (connection: skipif)
+from django.test import override_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from casework import search_index
 from casework.models import Involvement, Right, Status, ViolationType
 from tests import factories
 
@@ -158,77 +161,98 @@ def test_no_confidential_or_unpublished_text_ever_reaches_a_public_url(
         client, researcher, verifier, spec):
     marker = f"ZQLEAK{next(_examples):05d}X"
     with transaction.atomic():
-        people, organisations, statements, cases = build(spec, marker, researcher, verifier)
-        published_cases = [case for case, _s, public in cases if public]
-        hidden_cases = [case for case, _s, public in cases if not public]
-
-        urls = ["/", "/cases/", "/cases.csv", "/cases.json", "/feed/", "/sitemap.xml",
-                "/statements/", "/about/", "/cases/NEVER-EXISTED/",
-                "/cases/?status=ongoing", "/cases/?right=expression&violation=arbitrary-detention",
-                "/cases/?role=journalist", "/cases/?from=2000&to=2030", "/cases/?sort=published"]
-        urls += [f"/sitemap-{section}.xml" for section in
-                 ("pages", "cases", "statements", "people", "organisations")]
-        urls += [f"/cases/?country={country}" for country in COUNTRIES]
-        # Records carry the marker in lower case (text) or upper case (references); queries
-        # use a mixed-case spelling, which search matches but which the page's echo of the
-        # query cannot be mistaken for.
-        query = "".join(c.lower() if i % 2 else c for i, c in enumerate(marker))
-        for term in (query, f"{query} notes", f"{query} name", "notes", "phone", "alias",
-                     f'"{query}"', f"{query[:-1]}"):
-            urls += [f"/cases/?q={term}", f"/cases.csv?q={term}", f"/cases.json?q={term}"]
-        urls += [case.get_absolute_url() for case in published_cases]
-        urls += [person.get_absolute_url() for person, _s in people]
-        urls += [organisation.get_absolute_url() for organisation, _s in organisations]
-        urls += [statement.get_absolute_url() for statement, _s in statements]
-        urls += [f"/statements/?person={person.pk}" for person, _s in people]
-        urls += [f"/statements/?organisation={organisation.pk}"
-                 for organisation, _s in organisations]
-
-        for url in urls:
-            response = client.get(url)
-            assert response.status_code in (200, 404), url
-            text = text_of(response)
-            assert marker not in text and marker.lower() not in text, url
-
-        # Unpublished or restricted: the same 404 as a reference that never existed.
-        missing = client.get("/cases/NEVER-EXISTED/").content
-        for case in hidden_cases:
-            response = client.get(case.get_absolute_url())
-            assert response.status_code == 404 and response.content == missing
-        for statement, state in statements:
-            expected = 200 if state == Status.PUBLISHED else 404
-            assert client.get(statement.get_absolute_url()).status_code == expected
-        for person, state in people:
-            expected = 200 if state == Status.PUBLISHED else 404
-            assert client.get(person.get_absolute_url()).status_code == expected
-            assert client.get("/statements/", {"person": person.pk}).status_code == expected
-
-        # Searching for the marker finds nothing, exactly or as a close match.
-        for term in (marker, f"{marker} notes", marker[:-1]):
-            assert client.get("/cases/", {"q": term}).context["total"] == 0
-
-        # Counts, facets, charts and downloads count published cases only.
-        n = len(published_cases)
-        listing = client.get("/cases/")
-        assert listing.context["total"] == n
-        facets = {f["name"]: f["options"] for f in listing.context["facets"]}
-        labelled = sum(1 for case in published_cases if case.labelled)
-        with_published_people = n if any(state == Status.PUBLISHED for _p, state in people) else 0
-        assert sum(o["count"] for o in facets["status"]) == n
-        assert sum(o["count"] for o in facets["country"]) == n
-        assert sum(o["count"] for o in facets["right"]) == labelled
-        assert sum(o["count"] for o in facets["violation"]) == labelled
-        assert sum(o["count"] for o in facets["role"]) == with_published_people
-        assert client.get("/cases/?from=2000&to=2030").context["total"] == n
-        home = client.get("/")
-        assert home.context["totals"]["cases"] == n
-        assert home.context["by_country"].total == n
-        assert home.context["per_month"].total == n
-        assert home.context["by_right"].total == labelled
-        assert home.context["by_violation"].total == labelled
-        assert home.context["totals"]["people"] == sum(
-            1 for _p, state in people if state == Status.PUBLISHED)
-        rows = list(csv.DictReader(io.StringIO(text_of(client.get("/cases.csv")))))
-        assert sorted(r["reference"] for r in rows) == sorted(c.reference for c in published_cases)
-        assert len(json.loads(text_of(client.get("/cases.json")))) == n
+        assert_nothing_leaks(client, marker, *build(spec, marker, researcher, verifier))
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the index is PostgreSQL's")
+@pytest.mark.parametrize("spec", [ALL_PUBLIC, MIXED], ids=["all public", "mixed"])
+def test_nothing_leaks_when_the_search_index_answers(
+        client, researcher, verifier, spec, tmp_path):
+    """The same checks, with /cases/ answered by the search index (committed data: the
+    index reads its own snapshot)."""
+    marker = f"ZQLEAK{next(_examples):05d}X"
+    world = build(spec, marker, researcher, verifier)
+    search_index._opened.clear()
+    with override_settings(CASEWORK_SEARCH_INDEX=str(tmp_path)):
+        call_command("update_search_index")
+        assert client.get("/cases/").context["indexed"]
+        assert_nothing_leaks(client, marker, *world)
+    search_index._opened.clear()
+
+
+def assert_nothing_leaks(client, marker, people, organisations, statements, cases):
+    """Every public URL, searches for the marker, counts, facets, charts, downloads."""
+    published_cases = [case for case, _s, public in cases if public]
+    hidden_cases = [case for case, _s, public in cases if not public]
+
+    urls = ["/", "/cases/", "/cases.csv", "/cases.json", "/feed/", "/sitemap.xml",
+            "/statements/", "/about/", "/cases/NEVER-EXISTED/",
+            "/cases/?status=ongoing", "/cases/?right=expression&violation=arbitrary-detention",
+            "/cases/?role=journalist", "/cases/?from=2000&to=2030", "/cases/?sort=published"]
+    urls += [f"/sitemap-{section}.xml" for section in
+             ("pages", "cases", "statements", "people", "organisations")]
+    urls += [f"/cases/?country={country}" for country in COUNTRIES]
+    # Records carry the marker in lower case (text) or upper case (references); queries
+    # use a mixed-case spelling, which search matches but which the page's echo of the
+    # query cannot be mistaken for.
+    query = "".join(c.lower() if i % 2 else c for i, c in enumerate(marker))
+    for term in (query, f"{query} notes", f"{query} name", "notes", "phone", "alias",
+                 f'"{query}"', f"{query[:-1]}"):
+        urls += [f"/cases/?q={term}", f"/cases.csv?q={term}", f"/cases.json?q={term}"]
+    urls += [case.get_absolute_url() for case in published_cases]
+    urls += [person.get_absolute_url() for person, _s in people]
+    urls += [organisation.get_absolute_url() for organisation, _s in organisations]
+    urls += [statement.get_absolute_url() for statement, _s in statements]
+    urls += [f"/statements/?person={person.pk}" for person, _s in people]
+    urls += [f"/statements/?organisation={organisation.pk}"
+             for organisation, _s in organisations]
+
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        text = text_of(response)
+        assert marker not in text and marker.lower() not in text, url
+
+    # Unpublished or restricted: the same 404 as a reference that never existed.
+    missing = client.get("/cases/NEVER-EXISTED/").content
+    for case in hidden_cases:
+        response = client.get(case.get_absolute_url())
+        assert response.status_code == 404 and response.content == missing
+    for statement, state in statements:
+        expected = 200 if state == Status.PUBLISHED else 404
+        assert client.get(statement.get_absolute_url()).status_code == expected
+    for person, state in people:
+        expected = 200 if state == Status.PUBLISHED else 404
+        assert client.get(person.get_absolute_url()).status_code == expected
+        assert client.get("/statements/", {"person": person.pk}).status_code == expected
+
+    # Searching for the marker finds nothing, exactly or as a close match.
+    for term in (marker, f"{marker} notes", marker[:-1]):
+        assert client.get("/cases/", {"q": term}).context["total"] == 0
+
+    # Counts, facets, charts and downloads count published cases only.
+    n = len(published_cases)
+    listing = client.get("/cases/")
+    assert listing.context["total"] == n
+    facets = {f["name"]: f["options"] for f in listing.context["facets"]}
+    labelled = sum(1 for case in published_cases if case.labelled)
+    with_published_people = n if any(state == Status.PUBLISHED for _p, state in people) else 0
+    assert sum(o["count"] for o in facets["status"]) == n
+    assert sum(o["count"] for o in facets["country"]) == n
+    assert sum(o["count"] for o in facets["right"]) == labelled
+    assert sum(o["count"] for o in facets["violation"]) == labelled
+    assert sum(o["count"] for o in facets["role"]) == with_published_people
+    assert client.get("/cases/?from=2000&to=2030").context["total"] == n
+    home = client.get("/")
+    assert home.context["totals"]["cases"] == n
+    assert home.context["by_country"].total == n
+    assert home.context["per_month"].total == n
+    assert home.context["by_right"].total == labelled
+    assert home.context["by_violation"].total == labelled
+    assert home.context["totals"]["people"] == sum(
+        1 for _p, state in people if state == Status.PUBLISHED)
+    rows = list(csv.DictReader(io.StringIO(text_of(client.get("/cases.csv")))))
+    assert sorted(r["reference"] for r in rows) == sorted(c.reference for c in published_cases)
+    assert len(json.loads(text_of(client.get("/cases.json")))) == n
