@@ -12,8 +12,9 @@ never followed by a stale count, on any app server: each request asks the databa
 The snapshot is taken, and the log read, on the database the figures are counted on
 (a read replica, if a router sends public reads to one). Only a transaction that has
 written nothing stores a figure: one that wrote may still roll back, and its own
-changes are in its figures. Entries are keyed by the database's identity, so a restore
-or another database never finds them. On SQLite nothing is cached.
+changes are in its figures. Entries are keyed by the database's identity and its
+server's start time, so a restore or another database never finds them. On SQLite
+nothing is cached.
 """
 
 import logging
@@ -67,10 +68,14 @@ def cached[T](name: str, compute: Callable[[], T]) -> T:
         # too, and will make the entry stale at once (never the other way round).
         cursor.execute(
             "SELECT system_identifier, 'casework_publicchange'::regclass::oid, "
+            "extract(epoch FROM pg_postmaster_start_time()), "
             "pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL "
             "FROM pg_control_system()")
-        system, log_table, snapshot, read_only = cursor.fetchone()
-    key = f"casework:public:{VERSION}:{system}:{log_table}:{get_language()}:{name}"
+        system, log_table, started, snapshot, read_only = cursor.fetchone()
+    # The server's start time too: a database restored from a physical backup reuses
+    # transaction ids, so a snapshot taken before the restore means nothing after it.
+    key = (f"casework:public:{VERSION}:{system}:{log_table}:{started}:{get_language()}:"
+           f"{name}")
     try:
         entry = cache.get(key)
     except Exception:  # the cache is down: count, as without it

@@ -42,10 +42,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db import connections, router, transaction
 
 from casework import public
-from casework.dates import period_end
+from casework.dates import Precision, period_end
 from casework.models import Case
 
 logger = logging.getLogger(__name__)
@@ -232,6 +233,7 @@ def _schema(engine):
 ORDERS = {"newest": "Desc", "oldest": "Asc", "published": "Desc"}
 _NO_DAY, _LAST_DAY = 0, 9_999_999  # day numbers before and after every date
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_PRECISIONS = set(Precision.values)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
 
@@ -265,9 +267,11 @@ def _document(engine, row):
             document.add_pre_tokenized_text(field, _tokens(engine, weighted))
     # CaseQuerySet.overlapping(): a case covers its start to its end, or without an end
     # its start's own period; cases without dates match no range.
+    # (A precision outside the three, which only a raw write leaves, matches no `from`.)
     first = started_on or ended_on
-    last = period_end(ended_on, ended_precision) if ended_on else period_end(
+    last_date, last_precision = (ended_on, ended_precision) if ended_on else (
         started_on, started_precision)
+    last = period_end(last_date, last_precision) if last_precision in _PRECISIONS else None
     if first:
         document.add_integer("first_day", first.toordinal())
     if last:
@@ -278,11 +282,11 @@ def _document(engine, row):
 def _state(cursor) -> dict:
     cursor.execute(
         "SELECT system_identifier, current_database(), "
-        "'casework_publicchange'::regclass::oid, pg_current_snapshot()::text "
-        "FROM pg_control_system()")
-    system, database, log_table, snapshot = cursor.fetchone()
+        "'casework_publicchange'::regclass::oid, pg_postmaster_start_time()::text, "
+        "pg_current_snapshot()::text FROM pg_control_system()")
+    system, database, log_table, started, snapshot = cursor.fetchone()
     return {"system": system, "database": database, "log_table": log_table,
-            "snapshot": snapshot}
+            "server_started": started, "snapshot": snapshot}
 
 
 def _write_current(base: Path, meta: dict) -> None:
@@ -303,6 +307,7 @@ def _check_setup() -> tuple[object, Path, str]:
 def build(progress: Callable[[str], None] = lambda message: None) -> dict:
     """Write a new index of the published cases and make it the current one."""
     engine, base, alias = _check_setup()
+    _remove_old_builds(base, keep=_current_directory(base))  # a killed build's, if any
     path = Path(tempfile.mkdtemp(prefix=time.strftime("index-%Y%m%d-%H%M%S-"), dir=base))
     name = path.name
     started, done = time.monotonic(), 0
@@ -400,6 +405,13 @@ def update(progress: Callable[[str], None] = lambda message: None) -> dict:
     return meta
 
 
+def _current_directory(base: Path) -> set[str]:
+    try:
+        return {json.loads((base / CURRENT).read_text())["directory"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
 def _remove_old_builds(base: Path, keep: set[str]) -> None:
     """Remove the builds the current one replaced: their words may be those of a case
     since retracted. A process still searching one keeps reading it (its files are
@@ -431,17 +443,31 @@ def current() -> tuple[object, object, dict] | None:
     key = (str(base), stat.st_ino, stat.st_mtime_ns, stat.st_size)
     with _opening:
         if _opened.get("key") != key:
-            meta = json.loads((base / CURRENT).read_text())
-            if meta.get("version") != SCHEMA_VERSION:
-                return None
-            index = tantivy().Index.open(str(base / meta["directory"]))
             _opened.clear()
-            _opened.update(key=key, searcher=index.searcher(), schema=index.schema, meta=meta)
+            try:
+                meta = json.loads((base / CURRENT).read_text())
+                if meta.get("version") != SCHEMA_VERSION:
+                    return None
+                index = tantivy().Index.open(str(base / meta["directory"]))
+                searcher = index.searcher()
+            except Exception:  # unreadable metadata or build: as if there were none
+                logger.warning("search index %s unreadable", base, exc_info=True)
+                return None
+            _opened.update(key=key, searcher=searcher, schema=index.schema, meta=meta)
         return _opened["searcher"], _opened["schema"], _opened["meta"]
 
 
+# The database the index was read from, in the same run of its server: a restored
+# database (physical backup, point-in-time recovery: the server restarts) reuses
+# transaction ids, after which neither the change log's check nor an update's could be
+# trusted, so a restart means a new build (docs/public-site.md).
 _SAME_DATABASE = ("system_identifier = %s AND current_database() = %s "
-                  "AND 'casework_publicchange'::regclass::oid = %s")
+                  "AND 'casework_publicchange'::regclass::oid = %s "
+                  "AND pg_postmaster_start_time()::text = %s")
+
+
+def _identity(meta: dict) -> list:
+    return [meta["system"], meta["database"], meta["log_table"], meta["server_started"]]
 
 
 def _same_database(alias: str, meta: dict) -> bool:
@@ -450,7 +476,7 @@ def _same_database(alias: str, meta: dict) -> bool:
         return False
     with connections[alias].cursor() as cursor:
         cursor.execute(f"SELECT {_SAME_DATABASE} FROM pg_control_system()",  # noqa: S608
-                       [meta["system"], meta["database"], meta["log_table"]])
+                       _identity(meta))
         return cursor.fetchone()[0]
 
 
@@ -464,7 +490,7 @@ def is_current(alias: str, meta: dict) -> bool:
             "WHERE xact >= pg_snapshot_xmin(%s::pg_snapshot) "
             "AND NOT pg_visible_in_snapshot(xact, %s::pg_snapshot)) "
             "FROM pg_control_system()",
-            [meta["system"], meta["database"], meta["log_table"], *[meta["snapshot"]] * 3])
+            [*_identity(meta), *[meta["snapshot"]] * 3])
         return cursor.fetchone()[0]
 
 
@@ -535,6 +561,35 @@ class IndexedSearch:
         return counts
 
 
+@dataclass
+class Answer:
+    """A search answered by the index: what the list page shows."""
+
+    total: int  # up to limit + 1, like the PostgreSQL path's count
+    page: object  # a Paginator page of cases read through public.cases()
+    counts: dict[str, dict[str, int]]
+
+
+def answer(case_filter, page_number, per_page: int, limit: int) -> Answer | None:
+    """The count, the page and the facet counts of a valid CaseFilter from the index, all
+    or none: None when PostgreSQL must answer (see find()), when nothing matches a query
+    exactly (PostgreSQL then looks for close matches), or on any error of the index."""
+    indexed = find(case_filter)
+    if indexed is None:
+        return None
+    try:
+        total = min(indexed.count(), limit + 1)
+        if not total and case_filter.query:
+            return None
+        paginator = Paginator(Hits(indexed, total, limit), per_page)
+        return Answer(total, paginator.get_page(page_number), indexed.facet_counts())
+    except BaseException as error:  # Tantivy's panics are BaseExceptions
+        if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        logger.warning("search index failed; the database answers", exc_info=True)
+        return None
+
+
 def find(case_filter) -> IndexedSearch | None:
     """The search of a valid CaseFilter, answered by the index; None when PostgreSQL must
     answer it (no current index, a public change since it was built, close matches, a
@@ -559,7 +614,9 @@ def find(case_filter) -> IndexedSearch | None:
     except Unsupported as reason:
         logger.info("search answered by the database: %s", reason)
         return None
-    except Exception:
+    except BaseException as error:  # Tantivy's panics are BaseExceptions
+        if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
         logger.warning("search index unavailable; the database answers", exc_info=True)
         return None
 

@@ -149,24 +149,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
                               "messages": messages, "without": _url_without(request, field)}
                              for field, messages in case_filter.form.errors.items()]
         return render(request, "casework/case_list.html", context, status=400)
-    indexed = search_index.find(case_filter)
-    total = min(indexed.count(), RESULTS_LIMIT + 1) if indexed is not None else None
-    # The search index, when it is current, counts and finds the page's cases; when
-    # nothing matches a query exactly, PostgreSQL looks for close matches.
-    if indexed is not None and (total or not case_filter.query):
-        close = False
-        paginator = Paginator(search_index.Hits(indexed, total, RESULTS_LIMIT), PER_PAGE)
-        counts = indexed.facet_counts()
+    # The search index, when it is current, counts and finds the page's cases.
+    indexed = search_index.answer(case_filter, request.GET.get("page"), PER_PAGE,
+                                  RESULTS_LIMIT)
+    if indexed is not None:
+        close, total, page, counts = False, indexed.total, indexed.page, indexed.counts
     else:
         results, close, total = _search(case_filter, count=True)
         if total > RESULTS_LIMIT:
             results = case_filter.among_first(results, RESULTS_LIMIT)
         ordered = case_filter.ordered(results).prefetch_related(*public.case_list_prefetches())
         paginator = Paginator(ordered, PER_PAGE)
+        paginator.count = min(total, RESULTS_LIMIT)  # counted once above (cached_property)
+        page = paginator.get_page(request.GET.get("page"))
         counts = public_cache.cached(f"facet_counts:{case_filter.counts_key}",
                                      case_filter.facet_counts)
-    paginator.count = min(total, RESULTS_LIMIT)  # counted once above (cached_property)
-    page = paginator.get_page(request.GET.get("page"))
     context.update({
         "page": page,
         "total": total,
@@ -176,7 +173,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "sort": case_filter.form.cleaned_data.get("sort")
         or ("relevance" if case_filter.query else "newest"),
         "facets": _facet_options(case_filter, counts),
-        "indexed": isinstance(paginator.object_list, search_index.Hits),
+        "indexed": indexed is not None,
         # The empty state's suggestions, in words (a query for some labels): only then.
         "active": _active_filters(request) if not total else [],
     })

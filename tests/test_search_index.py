@@ -7,10 +7,11 @@ change commits, as on a live site.
 
 import datetime
 import fcntl
+import json
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -252,7 +253,8 @@ def test_updates_index_the_changed_cases_again_and_a_deletion_rebuilds(
     call_command("update_search_index")
     capsys.readouterr()
     searches = [{"q": "graffiti"}, {"q": "zebra"}, {"q": "aardvark"}, {"country": "GE"},
-                {"sort": "published"}, {"sort": "oldest"}, {}]
+                {"sort": "published"}, {"sort": "oldest"}, {}, {"from": "1900"},
+                {"to": "2030"}]
 
     # A case published, a published case's title edited, another retracted, and one
     # moved to another country (a facet) with QuerySet.update, all after the build.
@@ -263,7 +265,9 @@ def test_updates_index_the_changed_cases_again_and_a_deletion_rebuilds(
     edited.save()  # back to draft for re-vetting, then published again
     factories.publish(edited, researcher, verifier)
     retracted.retract(verifier, "Consent withdrawn")
-    Case.objects.filter(pk=moved.pk).update(facet_keys={**moved.facet_keys, "country:GE": 1})
+    Case.objects.filter(pk=moved.pk).update(facet_keys={**moved.facet_keys, "country:GE": 1},
+                                            started_on_precision="",
+                                            ended_on_precision="")  # (a raw write)
     assert page(client, {"q": "zebra"}, indexed=False)[0] == 1  # stale: PostgreSQL
 
     call_command("update_search_index")
@@ -290,3 +294,64 @@ def test_updates_index_the_changed_cases_again_and_a_deletion_rebuilds(
     assert "Search index built: 299 published cases" in out
     assert len(list(index_dir.glob("index-*"))) == 1  # the old build removed
     assert matches({"q": "zebra"}) == (set(), set())
+
+
+def test_a_restarted_server_or_unreadable_metadata_means_a_new_build(
+        client, index_dir, researcher, verifier, capsys):
+    factories.publish(factories.make_case(researcher, title="Graffiti in Baku"), researcher,
+                      verifier)
+    call_command("update_search_index")
+    (index_dir / "index-killed-build").mkdir()  # left by a build that was killed
+    assert page(client, {"q": "graffiti"}, indexed=True)[0] == 1
+
+    # A restored database restarts its server and reuses transaction ids: the index
+    # (built, as far as the check can tell, before the restart) is not used, and the
+    # next run builds it anew rather than trusting an update.
+    current = index_dir / "current.json"
+    meta = json.loads(current.read_text())
+    current.write_text(json.dumps({**meta, "server_started": "2000-01-01 00:00:00+00"}))
+    assert page(client, {"q": "graffiti"}, indexed=False)[0] == 1
+    call_command("update_search_index")
+    assert "Search index built: 1 published cases" in capsys.readouterr().out
+    assert page(client, {"q": "graffiti"}, indexed=True)[0] == 1
+    assert [p.name for p in index_dir.glob("index-*")] == [
+        json.loads(current.read_text())["directory"]]  # the killed build's removed
+
+    # Unreadable metadata: PostgreSQL answers, and the next run builds anew.
+    current.write_text("{")
+    assert page(client, {"q": "graffiti"}, indexed=False)[0] == 1
+    call_command("update_search_index")
+    assert "Search index built: 1 published cases" in capsys.readouterr().out
+    assert page(client, {"q": "graffiti"}, indexed=True)[0] == 1
+
+
+def test_changes_applied_as_a_replica_are_logged_too(client, index_dir, researcher, verifier):
+    """Logical replication applies changes with session_replication_role = replica,
+    which skips ordinary triggers (migration 0011 makes the log's fire always)."""
+    case = factories.publish(factories.make_case(researcher, title="Graffiti in Baku"),
+                             researcher, verifier)
+    call_command("update_search_index")
+    assert page(client, {"q": "graffiti"}, indexed=True)[0] == 1
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("UPDATE casework_case SET restricted = true WHERE id = %s", [case.pk])
+    assert page(client, {"q": "graffiti"}, indexed=False)[0] == 0
+
+
+def test_an_error_of_the_index_while_answering_falls_back(
+        client, index_dir, researcher, verifier, monkeypatch):
+    factories.publish(factories.make_case(researcher, title="Graffiti in Baku"), researcher,
+                      verifier)
+    call_command("update_search_index")
+
+    class Panic(BaseException):  # as pyo3's PanicException: not an Exception
+        pass
+
+    def panic(self, *args):
+        raise Panic("assertion failed")
+
+    for method in ("count", "facet_counts", "ids"):
+        with monkeypatch.context() as patched:
+            patched.setattr(search_index.IndexedSearch, method, panic)
+            assert page(client, {"q": "graffiti"}, indexed=False)[0] == 1, method
+    assert page(client, {"q": "graffiti"}, indexed=True)[0] == 1
