@@ -50,6 +50,9 @@ def main() -> None:
     parser.add_argument("--index", type=Path, metavar="DIR",
                         help="answer the searches from the search index in DIR "
                              "(casework.search_index), built first if it is not current")
+    parser.add_argument("--check", action="store_true",
+                        help="with --index: also compare each search's exact count and "
+                             "facet counts with PostgreSQL's (slow at a million cases)")
     args = parser.parse_args()
     if args.index:
         os.environ["CASEWORK_SEARCH_INDEX"] = str(args.index)
@@ -129,6 +132,28 @@ def main() -> None:
         p95 = statistics.quantiles(timings, n=20, method="inclusive")[-1]
         print(f"{label:34} {results:>9} {len(queries):>8} {p50:>8.0f} {p95:>8.0f}{note}",
               flush=True)
+        if args.check and indexed:
+            print(f"  {compare_with_postgresql(params)}", flush=True)
+
+
+def compare_with_postgresql(params: dict) -> str:
+    """The index's exact count and facet counts for a search, against PostgreSQL's."""
+    from django.http import QueryDict
+
+    from casework import search_index
+    from casework.filters import public_case_filter
+
+    query = QueryDict(mutable=True)
+    query.update(params)
+    case_filter = public_case_filter(query)
+    assert case_filter.is_valid(), case_filter.form.errors
+    indexed = search_index.find(case_filter)
+    count, counts = indexed.count(), indexed.facet_counts()
+    exact, expected = case_filter.filtered().count(), case_filter.facet_counts()
+    if (count, counts) == (exact, expected):
+        return f"the same {count:,} matches and facet counts as PostgreSQL"
+    return f"DIFFERENT from PostgreSQL: {count:,} matches against {exact:,}; facets equal: " \
+           f"{counts == expected}"
 
 if __name__ == "__main__":
     main()

@@ -51,7 +51,7 @@ from casework.models import Case
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # raise when the index holds something else: older builds are ignored
+SCHEMA_VERSION = 3  # raise when the index holds something else: older builds are ignored
 CURRENT = "current.json"
 FACETS = ("country", "right", "violation", "role", "status")
 # Relevance: BM25 over all the words, plus these boosts when a word is in the title
@@ -467,7 +467,7 @@ _SAME_DATABASE = ("system_identifier = %s AND current_database() = %s "
 
 
 def _identity(meta: dict) -> list:
-    return [meta["system"], meta["database"], meta["log_table"], meta["server_started"]]
+    return [meta.get(name) for name in ("system", "database", "log_table", "server_started")]
 
 
 def _same_database(alias: str, meta: dict) -> bool:
