@@ -337,17 +337,21 @@ def build(progress: Callable[[str], None] = lambda message: None) -> dict:
     return meta
 
 
-# The cases whose row was written by a transaction that `snapshot` does not see: rows
-# carry the 32-bit id of the transaction that wrote them (xmin), widened here to a
-# full id with the epoch of the newest transaction (an older row may be taken for a
-# newer one, which only indexes it again; never the other way round).
+# The cases whose row may have been written since `snapshot`: rows carry the 32-bit id
+# of the transaction that wrote them (xmin), widened here to a full id with the epoch
+# of the newest transaction (an older row may be taken for a newer one, which only
+# indexes it again; never the other way round). Not "not visible in the snapshot":
+# a row written inside a savepoint carries the subtransaction's id, which a snapshot
+# never lists, so one still running when the snapshot was taken would pass for
+# visible. Every transaction, or subtransaction, the snapshot may not have seen
+# has an id at or above its xmin (a subtransaction's id follows its parent's), so
+# rows written by those are read again (and a few that it did see, harmlessly).
 _CHANGED_CASES = """
     SELECT id FROM casework_case,
         (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS newest) AS now,
         LATERAL (SELECT (now.newest >> 32 << 32) | xmin::text::bigint AS widened) AS w
-    WHERE NOT pg_visible_in_snapshot(
-        greatest(CASE WHEN w.widened > now.newest THEN w.widened - 4294967296
-                      ELSE w.widened END, 3)::text::xid8, %s::pg_snapshot)
+    WHERE CASE WHEN w.widened > now.newest THEN w.widened - 4294967296 ELSE w.widened END
+          >= pg_snapshot_xmin(%s::pg_snapshot)::text::bigint
 """
 # Above this share of the index changed, a new build is as quick and leaves no deletes.
 REBUILD_SHARE = 0.2

@@ -9,6 +9,7 @@ import datetime
 import fcntl
 import json
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
@@ -355,3 +356,35 @@ def test_an_error_of_the_index_while_answering_falls_back(
             patched.setattr(search_index.IndexedSearch, method, panic)
             assert page(client, {"q": "graffiti"}, indexed=False)[0] == 1, method
     assert page(client, {"q": "graffiti"}, indexed=True)[0] == 1
+
+
+def test_a_row_written_in_a_savepoint_of_a_transaction_open_during_an_update_is_indexed(
+        client, index_dir, researcher, verifier, capsys):
+    """A row written inside a savepoint carries the subtransaction's id, which no
+    snapshot lists: the update after the transaction commits must still find it."""
+    populate(20, batch_size=20, seed=9)  # (so that one change is an update, not a build)
+    case = factories.publish(factories.make_case(researcher, title="Graffiti in Baku"),
+                             researcher, verifier)
+    call_command("update_search_index")
+    other = psycopg.connect(**connection.get_connection_params())
+    try:
+        other.execute("BEGIN")
+        other.execute("SELECT pg_current_xact_id()")  # the parent's id first
+        other.execute("SAVEPOINT edit")
+        other.execute("UPDATE casework_case SET search_document = search_document || "
+                      "' zebrafinch' WHERE id = %s", [case.pk])
+        other.execute("RELEASE SAVEPOINT edit")
+        # While it is open, another public change, and an update that records a
+        # snapshot in which the open transaction (not its savepoint) is listed.
+        factories.publish(factories.make_case(researcher, title="Another"), researcher,
+                          verifier)
+        call_command("update_search_index")
+        assert "Search index updated" in capsys.readouterr().out
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    assert page(client, {"q": "zebrafinch"}, indexed=False)[0] == 1  # stale: PostgreSQL
+    call_command("update_search_index")
+    assert "Search index updated" in capsys.readouterr().out
+    assert matches({"q": "zebrafinch"}) == ({case.pk}, {case.pk})
+    assert page(client, {"q": "zebrafinch"}, indexed=True)[0] == 1
