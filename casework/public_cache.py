@@ -9,8 +9,9 @@ id, whatever wrote it — the admin, an import, a bulk update — so a retractio
 never followed by a stale count, on any app server: each request asks the database
 (one indexed query), never the cache alone.
 
-The snapshot is taken, and the log read, on the database the figures are counted on
-(a read replica, if a router sends public reads to one). Only a transaction that has
+The snapshot is taken, and the log read, on the database the figures are counted on.
+Nothing is cached on a hot standby, whose snapshots do not list the transactions
+running on the primary. Only a transaction that has
 written nothing stores a figure: one that wrote may still roll back, and its own
 changes are in its figures. Entries are keyed by the database's identity and its
 server's start time, so a restore or another database never finds them. On SQLite
@@ -69,9 +70,13 @@ def cached[T](name: str, compute: Callable[[], T]) -> T:
         cursor.execute(
             "SELECT system_identifier, 'casework_publicchange'::regclass::oid, "
             "extract(epoch FROM pg_postmaster_start_time()), "
-            "pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL "
-            "FROM pg_control_system()")
-        system, log_table, started, snapshot, read_only = cursor.fetchone()
+            "pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL, "
+            "pg_is_in_recovery() FROM pg_control_system()")
+        system, log_table, started, snapshot, read_only, standby = cursor.fetchone()
+    if standby:
+        # A hot standby's snapshots list no running transactions (it keeps them all as
+        # subtransactions), so a change in flight at counting time would pass for seen.
+        return compute()
     # The server's start time too: a database restored from a physical backup reuses
     # transaction ids, so a snapshot taken before the restore means nothing after it.
     key = (f"casework:public:{VERSION}:{system}:{log_table}:{started}:{get_language()}:"

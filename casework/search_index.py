@@ -232,14 +232,14 @@ def _schema(engine):
 # Cases without a date come last either way.
 ORDERS = {"newest": "Desc", "oldest": "Asc", "published": "Desc"}
 _NO_DAY, _LAST_DAY = 0, 9_999_999  # day numbers before and after every date
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_EPOCH = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)  # (+1: nothing ties with no date)
 _PRECISIONS = set(Precision.values)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def _sort_keys(pk: int, started_on, published_at) -> dict[str, str]:
     day = started_on.toordinal() if started_on else None
-    published = (published_at - _EPOCH) // _MICROSECOND if published_at else 0
+    published = (published_at - _EPOCH) // _MICROSECOND + 1 if published_at else 0
     return {"newest": f"{day or _NO_DAY:07d}{pk:019d}",
             "oldest": f"{day or _LAST_DAY:07d}{pk:019d}",
             "published": f"{published:020d}{pk:019d}"}
@@ -279,7 +279,18 @@ def _document(engine, row):
     return document
 
 
+class Standby(RuntimeError):
+    """The database is a hot standby: it does not report which transactions are running
+    (they are all kept as subtransactions there), so no snapshot taken on it can be
+    checked against the change log. Neither the index nor the cached figures are used
+    on a standby."""
+
+
 def _state(cursor) -> dict:
+    cursor.execute("SELECT pg_is_in_recovery()")
+    if cursor.fetchone()[0]:
+        raise Standby("The search index cannot be built from a standby: build it from "
+                      "the primary (docs/deployment.md).")
     cursor.execute(
         "SELECT system_identifier, current_database(), "
         "'casework_publicchange'::regclass::oid, pg_postmaster_start_time()::text, "
@@ -467,7 +478,7 @@ def current() -> tuple[object, object, dict] | None:
 # trusted, so a restart means a new build (docs/public-site.md).
 _SAME_DATABASE = ("system_identifier = %s AND current_database() = %s "
                   "AND 'casework_publicchange'::regclass::oid = %s "
-                  "AND pg_postmaster_start_time()::text = %s")
+                  "AND pg_postmaster_start_time()::text = %s AND NOT pg_is_in_recovery()")
 
 
 def _identity(meta: dict) -> list:

@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from benchmarks.datagen import populate
-from casework import search_index
+from casework import public_cache, search_index
 from casework.filters import CaseFilter, public_case_filter
 from casework.models import Case, Right
 from tests import factories
@@ -388,3 +388,35 @@ def test_a_row_written_in_a_savepoint_of_a_transaction_open_during_an_update_is_
     assert "Search index updated" in capsys.readouterr().out
     assert matches({"q": "zebrafinch"}) == ({case.pk}, {case.pk})
     assert page(client, {"q": "zebrafinch"}, indexed=True)[0] == 1
+
+
+@pytest.fixture
+def standby():
+    """The database answering as a hot standby does (pg_is_in_recovery() is true): a
+    function of that name earlier in the search path."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE FUNCTION public.pg_is_in_recovery() RETURNS boolean "
+                       "LANGUAGE sql AS 'SELECT true'")
+        cursor.execute("SET search_path TO public, pg_catalog")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("RESET search_path")
+        cursor.execute("DROP FUNCTION public.pg_is_in_recovery()")
+
+
+def test_on_a_standby_neither_the_index_nor_the_cache_is_used(
+        client, index_dir, researcher, verifier, request):
+    """A standby's snapshots list no running transactions, so the change log's check
+    cannot be trusted there."""
+    factories.publish(factories.make_case(researcher, title="Graffiti in Baku"), researcher,
+                      verifier)
+    call_command("update_search_index")
+    assert page(client, {"q": "graffiti"}, indexed=True)[0] == 1
+    request.getfixturevalue("standby")
+    assert page(client, {"q": "graffiti"}, indexed=False)[0] == 1
+    with pytest.raises(CommandError, match="cannot be built from a standby"):
+        call_command("update_search_index", "--rebuild")
+    counted = []
+    for _ in range(2):
+        public_cache.cached("test-figure", lambda: counted.append(1))
+    assert len(counted) == 2  # counted each time, never cached

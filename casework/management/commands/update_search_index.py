@@ -44,12 +44,17 @@ class Command(BaseCommand):
                                   f"as of {meta.get('updated_at') or meta['built_at']}).")
                 return
             started = time.monotonic()
-            if options["rebuild"] or opened is None:
-                self.stdout.write(f"Building the search index in {base} …")
-                meta = search_index.build(progress=self.stdout.write)
-            else:
-                meta = search_index.update(progress=self.stdout.write)
+            try:
+                meta = self._update(options["rebuild"] or opened is None, base)
+            except search_index.Standby as error:
+                raise CommandError(str(error)) from None
             how = "built" if meta["changed"] is None else "updated"
             self.stdout.write(self.style.SUCCESS(
                 f"Search index {how}: {meta['cases']:,} published cases, in "
                 f"{time.monotonic() - started:.1f} s."))
+
+    def _update(self, anew: bool, base) -> dict:
+        if anew:
+            self.stdout.write(f"Building the search index in {base} …")
+            return search_index.build(progress=self.stdout.write)
+        return search_index.update(progress=self.stdout.write)
