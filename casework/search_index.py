@@ -51,7 +51,7 @@ from casework.models import Case
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # raise when the index holds something else: older builds are ignored
+SCHEMA_VERSION = 4  # raise when the index holds something else: older builds are ignored
 CURRENT = "current.json"
 FACETS = ("country", "right", "violation", "role", "status")
 # Relevance: BM25 over all the words, plus these boosts when a word is in the title
