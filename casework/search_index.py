@@ -9,7 +9,7 @@ when, and only when, it is exactly as current as the database:
 - **Built from the one public door.** `build()` reads `public.cases()` (published, not
   restricted) in one read-only snapshot: each case's weighted search vector (as
   PostgreSQL's own parser, stop words and stemmer made it), its facet keys, the first and
-  last day of its period, and its place in each date order. Nothing else: no field that
+  last day of its period, and a sort key for each date order. Nothing else: no field that
   a page shows comes from the index, which gives only case ids and counts. The page's
   cases are then read through `public.cases()` again.
 - **The same matching as PostgreSQL.** The index holds the search vector's lexemes at
@@ -20,8 +20,11 @@ when, and only when, it is exactly as current as the database:
 - **Never stale.** The index records the snapshot it was read in. Before each search one
   query asks the change log that database triggers keep (migration 0010, see
   casework.public_cache) whether any change to a public record has committed since; if
-  one has, PostgreSQL answers until `manage.py update_search_index` builds the index
-  again. A retraction is therefore never counted, whenever the index was built.
+  one has, PostgreSQL answers until `manage.py update_search_index` has indexed the
+  changed cases again (update()) or built the index anew (build()). A retraction is
+  therefore never counted, whenever the index was built. After a restart of the
+  database server (a restore reuses transaction ids) the index is built anew, and on a
+  hot standby it is not used at all.
 
 Enabled by the CASEWORK_SEARCH_INDEX setting (a directory; PostgreSQL only). Each build
 is written to a new directory and `current.json` is replaced atomically, so searches in
@@ -212,21 +215,6 @@ def _positive_lexemes(node) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def _schema(engine):
-    builder = engine.SchemaBuilder()
-    builder.add_integer_field("id", stored=True, fast=True, indexed=True)
-    # Lexemes at their search-vector positions (phrases need them), written pre-tokenised.
-    builder.add_text_field("text", tokenizer_name="raw", index_option="position")
-    for name in _WEIGHT_FIELDS.values():
-        builder.add_text_field(name, tokenizer_name="raw", index_option="freq")
-    builder.add_text_field("facet", tokenizer_name="raw", fast=True)
-    for name in ("first_day", "last_day"):
-        builder.add_integer_field(name, fast=True, indexed=True)
-    for name in ORDERS:  # sort keys (ORDERS): fixed-width text, compared as text
-        builder.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
-    return builder.build()
-
-
 # CaseFilter.ordered()'s date orders, each as one text key per case that sorts the same
 # way (ORDERS says in which direction): the date, then the id, in fixed-width digits.
 # Cases without a date come last either way.
@@ -243,6 +231,21 @@ def _sort_keys(pk: int, started_on, published_at) -> dict[str, str]:
     return {"newest": f"{day or _NO_DAY:07d}{pk:019d}",
             "oldest": f"{day or _LAST_DAY:07d}{pk:019d}",
             "published": f"{published:020d}{pk:019d}"}
+
+
+def _schema(engine):
+    builder = engine.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, fast=True, indexed=True)
+    # Lexemes at their search-vector positions (phrases need them), written pre-tokenised.
+    builder.add_text_field("text", tokenizer_name="raw", index_option="position")
+    for name in _WEIGHT_FIELDS.values():
+        builder.add_text_field(name, tokenizer_name="raw", index_option="freq")
+    builder.add_text_field("facet", tokenizer_name="raw", fast=True)
+    for name in ("first_day", "last_day"):
+        builder.add_integer_field(name, fast=True, indexed=True)
+    for name in ORDERS:  # sort keys (ORDERS): fixed-width text, compared as text
+        builder.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
+    return builder.build()
 
 
 ROW_FIELDS = ("id", "search_vector", "facet_keys", "started_on", "started_on_precision",
