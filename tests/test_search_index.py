@@ -420,3 +420,31 @@ def test_on_a_standby_neither_the_index_nor_the_cache_is_used(
     for _ in range(2):
         public_cache.cached("test-figure", lambda: counted.append(1))
     assert len(counted) == 2  # counted each time, never cached
+
+
+def test_as_a_service_it_updates_the_index_soon_after_a_change(
+        client, index_dir, researcher, verifier, capsys, monkeypatch):
+    populate(20, batch_size=20, seed=11)
+    call_command("update_search_index")
+    capsys.readouterr()
+    naps = []
+
+    class Stop(Exception):
+        pass
+
+    def sleep(seconds):
+        naps.append(seconds)
+        if len(naps) == 1:  # a publication while it waits
+            factories.publish(factories.make_case(researcher, title="Zebra crossing"),
+                              researcher, verifier)
+        else:
+            raise Stop
+
+    monkeypatch.setattr("casework.management.commands.update_search_index.time.sleep", sleep)
+    with pytest.raises(Stop):
+        call_command("update_search_index", "--every", "5")
+    out = capsys.readouterr().out
+    assert naps == [5, 5]
+    assert "current" not in out  # quiet while there is nothing to do
+    assert "Search index updated: 21 published cases" in out
+    assert page(client, {"q": "zebra"}, indexed=True)[0] == 1
