@@ -361,13 +361,14 @@ def build(progress: Callable[[str], None] = lambda message: None) -> dict:
 # has an id at or above its xmin (a subtransaction's id follows its parent's), so
 # rows written by those are read again (and a few that it did see, harmlessly).
 _CHANGED_CASES = """
-    SELECT id FROM casework_case,
+    SELECT id, status = 'published' AND NOT restricted FROM casework_case,
         (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS newest) AS now,
         LATERAL (SELECT (now.newest >> 32 << 32) | xmin::text::bigint AS widened) AS w
     WHERE CASE WHEN w.widened > now.newest THEN w.widened - 4294967296 ELSE w.widened END
           >= pg_snapshot_xmin(%s::pg_snapshot)::text::bigint
 """
-# Above this share of the index changed, a new build is as quick and leaves no deletes.
+# Above this share of the index to index again or remove, a new build is as quick and
+# leaves no deletes behind.
 REBUILD_SHARE = 0.2
 
 
@@ -388,26 +389,30 @@ def update(progress: Callable[[str], None] = lambda message: None) -> dict:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             state = _state(cursor)
             cursor.execute(_CHANGED_CASES, [meta["snapshot"]])
-            changed = [pk for (pk,) in cursor.fetchall()]
-        rebuild = len(changed) > REBUILD_SHARE * max(meta["cases"], 1)
+            changed = cursor.fetchall()
+        # Public now: indexed again. Not public now: removed, if the index has them (the
+        # rows a long transaction elsewhere writes, drafts of an import, are neither).
+        searcher = index.searcher()
+        readd = [pk for pk, is_public in changed if is_public]
+        remove = [pk for pk, is_public in changed
+                  if not is_public and searcher.doc_freq("id", pk)]
+        rebuild = len(readd) + len(remove) > REBUILD_SHARE * max(meta["cases"], 1)
         if not rebuild:
             public_count = public.cases().using(alias).count()
             writer = index.writer(heap_size=100_000_000, num_threads=1)
             try:
-                for pk in changed:
+                for pk in readd + remove:
                     writer.delete_documents_by_term("id", pk)
-                added = 0
-                for start in range(0, len(changed), 5000):
+                for start in range(0, len(readd), 5000):
                     rows = public.cases().using(alias).filter(
-                        pk__in=changed[start:start + 5000]).order_by().values_list(*ROW_FIELDS)
+                        pk__in=readd[start:start + 5000]).order_by().values_list(*ROW_FIELDS)
                     for row in rows:
                         writer.add_document(_document(engine, row))
-                        added += 1
             except BaseException:
                 writer.rollback()
                 raise
     if rebuild:
-        progress(f"{len(changed):,} cases changed: building the index anew.")
+        progress(f"{len(readd) + len(remove):,} cases changed: building the index anew.")
         return build(progress)
     writer.commit()
     writer.wait_merging_threads()
@@ -415,10 +420,10 @@ def update(progress: Callable[[str], None] = lambda message: None) -> dict:
     if index.searcher().num_docs != public_count:
         progress("A case was deleted: building the index anew.")
         return build(progress)
-    meta = {**meta, **state, "cases": public_count, "changed": len(changed),
+    meta = {**meta, **state, "cases": public_count, "changed": len(readd) + len(remove),
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     _write_current(base, meta)
-    progress(f"{len(changed):,} changed cases read again ({added:,} of them public) in "
+    progress(f"{len(readd):,} cases indexed again and {len(remove):,} removed, in "
              f"{time.monotonic() - started:.1f} s.")
     return meta
 

@@ -8,6 +8,7 @@ change commits, as on a live site.
 import datetime
 import fcntl
 import json
+import re
 
 import psycopg
 import pytest
@@ -63,6 +64,15 @@ SEARCHES = [
     {"sort": "oldest", "violation": "arbitrary-detention"},
     {},
 ]
+
+
+@pytest.fixture
+def updates_only(monkeypatch):
+    """Updates never turn into builds for the share of cases changed. With other tests
+    running beside these (pytest-xdist), every row written while one of their
+    transactions is open counts as possibly changed; updates stay correct, but would
+    often build anew instead."""
+    monkeypatch.setattr(search_index, "REBUILD_SHARE", 1e9)
 
 
 @pytest.fixture
@@ -249,7 +259,7 @@ def test_tsquery_reading():
 
 
 def test_updates_index_the_changed_cases_again_and_a_deletion_rebuilds(
-        client, index_dir, researcher, verifier, capsys):
+        client, index_dir, updates_only, researcher, verifier, capsys):
     populate(300, batch_size=100, seed=7)
     call_command("update_search_index")
     capsys.readouterr()
@@ -273,7 +283,12 @@ def test_updates_index_the_changed_cases_again_and_a_deletion_rebuilds(
 
     call_command("update_search_index")
     out = capsys.readouterr().out
-    assert "4 changed cases read again (3 of them public)" in out
+    # The three public changes indexed again, the retracted case removed. (Rows that
+    # transactions of other tests running meanwhile keep "maybe unseen" are read again
+    # too: more, never fewer.)
+    indexed_again, removed = map(int, re.search(
+        r"([\d,]+) cases indexed again and ([\d,]+) removed", out).groups())
+    assert indexed_again >= 3 and removed == 1
     assert "Search index updated: 300 published cases" in out
     assert len(list(index_dir.glob("index-*"))) == 1  # the same build, updated
     for params in searches:
@@ -359,10 +374,10 @@ def test_an_error_of_the_index_while_answering_falls_back(
 
 
 def test_a_row_written_in_a_savepoint_of_a_transaction_open_during_an_update_is_indexed(
-        client, index_dir, researcher, verifier, capsys):
+        client, index_dir, updates_only, researcher, verifier, capsys):
     """A row written inside a savepoint carries the subtransaction's id, which no
     snapshot lists: the update after the transaction commits must still find it."""
-    populate(20, batch_size=20, seed=9)  # (so that one change is an update, not a build)
+    populate(20, batch_size=20, seed=9)
     case = factories.publish(factories.make_case(researcher, title="Graffiti in Baku"),
                              researcher, verifier)
     call_command("update_search_index")
@@ -423,7 +438,7 @@ def test_on_a_standby_neither_the_index_nor_the_cache_is_used(
 
 
 def test_as_a_service_it_updates_the_index_soon_after_a_change(
-        client, index_dir, researcher, verifier, capsys, monkeypatch):
+        client, index_dir, updates_only, researcher, verifier, capsys, monkeypatch):
     populate(20, batch_size=20, seed=11)
     call_command("update_search_index")
     capsys.readouterr()
