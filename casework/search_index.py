@@ -289,11 +289,14 @@ class Standby(RuntimeError):
     on a standby."""
 
 
+STANDBY = ("The search index cannot be built from a standby: build it from the primary "
+           "(docs/deployment.md).")
+
+
 def _state(cursor) -> dict:
     cursor.execute("SELECT pg_is_in_recovery()")
     if cursor.fetchone()[0]:
-        raise Standby("The search index cannot be built from a standby: build it from "
-                      "the primary (docs/deployment.md).")
+        raise Standby(STANDBY)
     cursor.execute(
         "SELECT system_identifier, current_database(), "
         "'casework_publicchange'::regclass::oid, pg_postmaster_start_time()::text, "
@@ -314,8 +317,19 @@ def _check_setup() -> tuple[object, Path, str]:
     if alias is None:
         raise RuntimeError("CASEWORK_SEARCH_INDEX is not set, or the database is not "
                            "PostgreSQL.")
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_is_in_recovery()")
+        if cursor.fetchone()[0]:
+            raise Standby(STANDBY)
     base.mkdir(parents=True, exist_ok=True)
     return engine, base, alias
+
+
+def _abandon(writer) -> None:
+    """Roll a writer back and release the index's lock now, not when the writer is
+    garbage-collected (a log handler keeping the error's traceback would keep it)."""
+    writer.rollback()
+    writer.wait_merging_threads()
 
 
 def build(progress: Callable[[str], None] = lambda message: None) -> dict:
@@ -325,6 +339,7 @@ def build(progress: Callable[[str], None] = lambda message: None) -> dict:
     path = Path(tempfile.mkdtemp(prefix=time.strftime("index-%Y%m%d-%H%M%S-"), dir=base))
     name = path.name
     started, done = time.monotonic(), 0
+    writer = None
     try:
         index = engine.Index(_schema(engine), path=str(path))
         writer = index.writer(heap_size=200_000_000, num_threads=1)
@@ -342,6 +357,8 @@ def build(progress: Callable[[str], None] = lambda message: None) -> dict:
         writer.commit()
         writer.wait_merging_threads()
     except BaseException:
+        if writer is not None:
+            _abandon(writer)
         shutil.rmtree(path, ignore_errors=True)
         raise
     meta = {"version": SCHEMA_VERSION, "directory": name, "cases": done,
@@ -409,7 +426,7 @@ def update(progress: Callable[[str], None] = lambda message: None) -> dict:
                     for row in rows:
                         writer.add_document(_document(engine, row))
             except BaseException:
-                writer.rollback()
+                _abandon(writer)
                 raise
     if rebuild:
         progress(f"{len(readd) + len(remove):,} cases changed: building the index anew.")

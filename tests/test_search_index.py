@@ -9,6 +9,7 @@ import datetime
 import fcntl
 import json
 import re
+import threading
 
 import psycopg
 import pytest
@@ -463,3 +464,63 @@ def test_as_a_service_it_updates_the_index_soon_after_a_change(
     assert "current" not in out  # quiet while there is nothing to do
     assert "Search index updated: 21 published cases" in out
     assert page(client, {"q": "zebra"}, indexed=True)[0] == 1
+
+
+def test_a_failed_update_releases_the_index_at_once(
+        index_dir, updates_only, researcher, verifier, monkeypatch):
+    populate(20, batch_size=20, seed=13)
+    call_command("update_search_index")
+    factories.publish(factories.make_case(researcher, title="Zebra crossing"), researcher,
+                      verifier)
+    document = search_index._document
+
+    def broken(*args):
+        raise ValueError("disk full")
+
+    monkeypatch.setattr(search_index, "_document", broken)
+    with pytest.raises(ValueError) as failure:  # its traceback kept, as a log handler may
+        search_index.update()
+    monkeypatch.setattr(search_index, "_document", document)
+    assert search_index.update()["changed"] == 1  # not "LockBusy"
+    assert failure.value
+
+
+def test_the_service_carries_on_after_a_panic_and_a_rebuild_waits_its_turn(
+        index_dir, researcher, verifier, capsys, monkeypatch):
+    from casework.management.commands import update_search_index as command
+
+    factories.publish(factories.make_case(researcher, title="Graffiti"), researcher,
+                      verifier)
+
+    class Panic(BaseException):
+        pass
+
+    class Stop(Exception):
+        pass
+
+    turns = []
+    bring_up_to_date = command.Command.bring_up_to_date
+
+    def turn(self, rebuild, quiet):
+        turns.append(rebuild)
+        if len(turns) == 1:
+            raise Panic("a Tantivy panic")
+        bring_up_to_date(self, rebuild, quiet)
+
+    def sleep(seconds):
+        if len(turns) == 2:
+            raise Stop
+
+    monkeypatch.setattr(command.Command, "bring_up_to_date", turn)
+    monkeypatch.setattr(command.time, "sleep", sleep)
+    with pytest.raises(Stop):
+        call_command("update_search_index", "--every", "5")
+    assert "Search index built: 1 published cases" in capsys.readouterr().out
+    monkeypatch.undo()
+
+    # The nightly rebuild waits for an update running meanwhile instead of giving up.
+    lock = open(index_dir / ".lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    threading.Timer(0.5, lock.close).start()
+    call_command("update_search_index", "--rebuild")
+    assert "Search index built: 1 published cases" in capsys.readouterr().out

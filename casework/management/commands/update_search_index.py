@@ -43,7 +43,11 @@ class Command(BaseCommand):
             try:
                 self.bring_up_to_date(rebuild, quiet=True)
                 rebuild = False
-            except Exception:  # the database restarting, a full disk: try again later
+            except CommandError as error:  # a standby: said without a traceback
+                logger.warning("search index not updated: %s", error)
+            except BaseException as error:  # the database restarting, a full disk, a
+                if isinstance(error, (KeyboardInterrupt, SystemExit)):  # Tantivy panic
+                    raise
                 logger.exception("search index update failed; trying again in %s s", every)
             close_old_connections()
             time.sleep(every)
@@ -52,8 +56,8 @@ class Command(BaseCommand):
         base, alias = search_index.directory(), search_index.database_alias()
         base.mkdir(parents=True, exist_ok=True)
         with open(base / ".lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:  # a rebuild waits its turn; an update leaves the work to the one running
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if rebuild else fcntl.LOCK_NB))
             except BlockingIOError:  # (cron starts one a minute; a build takes longer)
                 if not quiet:
                     self.stdout.write(f"Another update of {base} is running: left to it.")
@@ -67,7 +71,7 @@ class Command(BaseCommand):
                         f"{meta.get('updated_at') or meta['built_at']}).")
                 return
             started = time.monotonic()
-            try:
+            try:  # (a standby is refused before anything is written)
                 if rebuild or opened is None:
                     self.stdout.write(f"Building the search index in {base} …")
                     meta = search_index.build(progress=self.stdout.write)
