@@ -48,7 +48,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connections, router, transaction
 
-from casework import public
+from casework import public, public_cache
 from casework.dates import Precision, period_end
 from casework.models import Case
 
@@ -524,12 +524,8 @@ def is_current(alias: str, meta: dict) -> bool:
     """Whether the database is the one indexed and no public change has committed since."""
     with connections[alias].cursor() as cursor:
         cursor.execute(
-            f"SELECT {_SAME_DATABASE} "  # noqa: S608 (constant text)
-            "AND pg_snapshot_xmax(pg_current_snapshot()) >= pg_snapshot_xmax(%s::pg_snapshot) "
-            "AND NOT EXISTS (SELECT 1 FROM casework_publicchange "
-            "WHERE xact >= pg_snapshot_xmin(%s::pg_snapshot) "
-            "AND NOT pg_visible_in_snapshot(xact, %s::pg_snapshot)) "
-            "FROM pg_control_system()",
+            f"SELECT {_SAME_DATABASE} AND NOT {public_cache.CHANGED_SINCE} "  # noqa: S608
+            "FROM pg_control_system()",  # (constant text)
             [*_identity(meta), *[meta["snapshot"]] * 3])
         return cursor.fetchone()[0]
 
