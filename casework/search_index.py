@@ -453,8 +453,8 @@ def _current_directory(base: Path) -> set[str]:
 
 
 def _remove_old_builds(base: Path, keep: set[str]) -> None:
-    """Remove the builds the current one replaced: their words may be those of a case
-    since retracted. A process still searching one keeps reading it (its files are
+    """Remove the builds but `keep` (those the current one replaced, or a killed build
+    left): their words may be those of a case since retracted. A process still searching one keeps reading it (its files are
     open and mapped, which removal does not end on POSIX systems); a process opening
     one just removed gets an error, and PostgreSQL answers that search."""
     for old in base.glob("index-*"):
@@ -597,6 +597,12 @@ class IndexedSearch:
         return counts
 
 
+def stops_the_process(error: BaseException) -> bool:
+    """Whether an error must end the process. Tantivy's panics (pyo3's PanicException)
+    are BaseExceptions too, and are caught like any error of the index."""
+    return isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit))
+
+
 @dataclass
 class Answer:
     """A search answered by the index: what the list page shows."""
@@ -620,7 +626,7 @@ def answer(case_filter, page_number, per_page: int, limit: int) -> Answer | None
         paginator = Paginator(Hits(indexed, total, limit), per_page)
         return Answer(total, paginator.get_page(page_number), indexed.facet_counts())
     except BaseException as error:  # Tantivy's panics are BaseExceptions
-        if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        if stops_the_process(error):
             raise
         logger.warning("search index failed; the database answers", exc_info=True)
         return None
@@ -651,7 +657,7 @@ def find(case_filter) -> IndexedSearch | None:
         logger.info("search answered by the database: %s", reason)
         return None
     except BaseException as error:  # Tantivy's panics are BaseExceptions
-        if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        if stops_the_process(error):
             raise
         logger.warning("search index unavailable; the database answers", exc_info=True)
         return None

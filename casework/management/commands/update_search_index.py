@@ -46,7 +46,7 @@ class Command(BaseCommand):
             except CommandError as error:  # a standby: said without a traceback
                 logger.warning("search index not updated: %s", error)
             except BaseException as error:  # the database restarting, a full disk, a
-                if isinstance(error, (KeyboardInterrupt, SystemExit)):  # Tantivy panic
+                if search_index.stops_the_process(error):  # Tantivy panic
                     raise
                 logger.exception("search index update failed; trying again in %s s", every)
             close_old_connections()
