@@ -481,7 +481,10 @@ def test_a_failed_update_releases_the_index_at_once(
     with pytest.raises(ValueError) as failure:  # its traceback kept, as a log handler may
         search_index.update()
     monkeypatch.setattr(search_index, "_document", document)
-    assert search_index.update()["changed"] == 1  # not "LockBusy"
+    updated = search_index.update()  # not "LockBusy"
+    # An update, not a build (which says "changed": None); other tests' open transactions
+    # may make it read more cases again, never fewer.
+    assert updated["changed"] >= 1 and updated["cases"] == 21
     assert failure.value
 
 
