@@ -95,11 +95,13 @@ class ImportFileError(Exception):
 
 @dataclass(frozen=True)
 class RowError:
-    row: int
+    row: int  # 0: the file as a whole
     column: str
     message: str
 
     def __str__(self) -> str:
+        if not self.row:
+            return self.message
         if self.column:
             return f"row {self.row}, {self.column}: {self.message}"
         return f"row {self.row}: {self.message}"
@@ -370,7 +372,9 @@ class Importer:
         self.new_names: dict[str, str] = {}  # key -> spelling first seen, for new records
         self.source_ids: dict[str, int] = {}
         self.extra_references: set[str] = set()
-        self._current_row = 0
+        # The rows being written, first and last (several for a batch); None once they
+        # all are and the transaction commits (the deferred foreign-key checks).
+        self._writing: tuple[int, int] | None = None
         # Set by import_together: the caller owns the transaction, rollback and audit.
         self.deferred = False
 
@@ -565,8 +569,10 @@ class Importer:
         if not self.report.errors and not validate_only:
             try:
                 with transaction.atomic():
+                    self._writing = (plans[0].number, plans[-1].number) if plans else (0, 0)
                     with refresh_later():  # search documents once per case, at the end
                         self.apply(plans)
+                    self._writing = None
                     if self.dry_run and not self.deferred:
                         transaction.set_rollback(True)
             except (DatabaseError, ValidationError, StaleRecordError) as error:
@@ -574,13 +580,22 @@ class Importer:
                 # a row, nothing is written and the reason is reported like any other.
                 message = ("; ".join(error.messages) if isinstance(error, ValidationError)
                            else str(error))
-                self.report.errors.append(
-                    RowError(self._current_row, "", f"could not be saved: {message}"))
+                self.report.errors.append(self.saving_error(message))
         if self.report.errors or (self.dry_run and not self.deferred):
             self.report.records.clear()  # rolled back: nothing to link to
         if not self.deferred:
             self.audit()
         return self.report
+
+    def saving_error(self, message: str) -> RowError:
+        """The database's refusal of what validation let through (a colleague's change
+        meanwhile, as a rule), against the rows being written."""
+        if self._writing is None:
+            return RowError(0, "", f"The import could not be saved when it was committed: "
+                                   f"{message}")
+        first, last = self._writing
+        where = "" if first == last else f" (one of rows {first}–{last}, written together)"
+        return RowError(first, "", f"could not be saved{where}: {message}")
 
     def audit(self, outcome: str | None = None) -> None:
         """Record the import. A dry run is recorded only when it named restricted cases
@@ -627,7 +642,7 @@ class Importer:
             self.report.errors.append(RowError(
                 number, "reference", f"{reference} {why}; check it and preview the file again"))
         if set(self.expected) != set(plan) and not self.report.errors:
-            self.report.errors.append(RowError(0, "", "the file is not the one previewed"))
+            self.report.errors.append(RowError(0, "", "The file is not the one previewed."))
 
     def _classify(self, reference: str, number: int, existing, changed: bool,
                   links: object = None) -> str:
@@ -860,14 +875,14 @@ class CaseImporter(Importer):
         if self.BULK_CREATE:
             for start in range(0, len(new), self.BULK_SIZE):
                 batch = new[start:start + self.BULK_SIZE]
-                self._current_row = batch[0].number
+                self._writing = (batch[0].number, batch[-1].number)
                 self._create_cases(batch)
                 done += len(batch)
                 self._tick("writing", done, total)
         updates = [plan for plan in plans if self.BULK_UPDATE and plan.action == "updated"]
         for start in range(0, len(updates), self.BULK_SIZE):
             batch = updates[start:start + self.BULK_SIZE]
-            self._current_row = batch[0].number
+            self._writing = (batch[0].number, batch[-1].number)
             self._update_cases(batch)
             done += len(batch)
             self._tick("writing", done, total)
@@ -877,7 +892,7 @@ class CaseImporter(Importer):
                 continue
             done += 1
             self._tick("writing", done, total)
-            self._current_row = plan.number
+            self._writing = (plan.number, plan.number)
             if plan.action == "skipped":
                 continue
             creating = plan.existing is None
@@ -984,7 +999,7 @@ class CaseImporter(Importer):
         cases, reasons = [], {}
         relinked_ids = {plan.existing.pk for plan in relinking}
         for plan in plans:
-            self._current_row = plan.number
+            self._writing = (plan.number, plan.number)
             case, stored = plan.existing, current.get(plan.existing.pk)
             if stored is None or stored.version != case.version:
                 raise StaleRecordError(case, stored and stored.version)
@@ -1005,6 +1020,7 @@ class CaseImporter(Importer):
                         f"Changed by import from {self.filename}: back to draft for re-vetting.")
             cases.append(case)
             self.report.records[plan.reference] = (plan.number, case)
+        self._writing = (plans[0].number, plans[-1].number)
         update_records(Case, cases, [*self.columns_changed(plans), "status", "review_note",
                                      "version", "updated_by", "updated_at"])
         with connection.cursor() as cursor:
@@ -1375,7 +1391,7 @@ class StatementImporter(Importer):
         total = len(plans)
         for done, plan in enumerate(plans, start=1):
             self._tick("writing", done, total)
-            self._current_row = plan.number
+            self._writing = (plan.number, plan.number)
             if plan.action == "skipped":
                 continue
             creating = plan.existing is None
@@ -1425,25 +1441,35 @@ def import_together(user, *, cases: tuple[bytes, str] | None = None,
     parsed_statements = (read_csv(statements[0], statements[1], STATEMENT_COLUMNS)
                          if statements else None)
     importers = []
-    with transaction.atomic():
-        if parsed_cases is not None:
-            importer = CaseImporter(user, cases[1], dry_run=dry_run, progress=progress,
-                                    request=request)
-            importer.deferred = True
-            importer.run(parsed_cases)
-            importers.append(importer)
-        if parsed_statements is not None:
-            importer = StatementImporter(
-                user, statements[1], dry_run=dry_run, progress=progress, request=request,
-                case_references=case_references(parsed_cases) if parsed_cases else (),
-            )
-            importer.deferred = True
+    committing = False
+    try:
+        with transaction.atomic():
+            if parsed_cases is not None:
+                importer = CaseImporter(user, cases[1], dry_run=dry_run, progress=progress,
+                                        request=request)
+                importer.deferred = True
+                importer.run(parsed_cases)
+                importers.append(importer)
+            if parsed_statements is not None:
+                importer = StatementImporter(
+                    user, statements[1], dry_run=dry_run, progress=progress, request=request,
+                    case_references=case_references(parsed_cases) if parsed_cases else (),
+                )
+                importer.deferred = True
+                failed = any(i.report.errors for i in importers)
+                importer.run(parsed_statements, validate_only=failed)
+                importers.append(importer)
             failed = any(i.report.errors for i in importers)
-            importer.run(parsed_statements, validate_only=failed)
-            importers.append(importer)
-        failed = any(i.report.errors for i in importers)
-        if dry_run or failed:
-            transaction.set_rollback(True)
+            if dry_run or failed:
+                transaction.set_rollback(True)
+            committing = not (dry_run or failed)
+    except DatabaseError as error:
+        if not committing:
+            raise
+        # The deferred foreign-key checks of everything written run at COMMIT: a record
+        # that a colleague deleted meanwhile fails there, for the run as a whole.
+        importers[0].report.errors.append(importers[0].saving_error(str(error)))
+        failed = True
     for importer in importers:
         if failed or dry_run:
             importer.report.records.clear()

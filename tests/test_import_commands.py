@@ -2,10 +2,12 @@
 
 import csv
 import io
+import threading
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from accounts.models import AuditEvent
 from casework.models import (
@@ -380,19 +382,11 @@ def test_batch_and_row_by_row_relation_changes_write_the_same(
     assert "0 updated, 5 unchanged" in out and history_rows() == before
 
 
-def import_corrected_titles_while(meanwhile, coordinator, tmp_path, monkeypatch,
-                                  **row_changes) -> str:
-    """Import the sample with every title corrected (and `row_changes` to its third
-    row) while `meanwhile()` runs between checking the file and writing it, as a
-    colleague's edit would; the import must fail. Its output."""
+def between_checking_and_writing(monkeypatch, meanwhile) -> None:
+    """Case imports run `meanwhile()` after checking their file, before writing it, as
+    a colleague's change would."""
     from casework.importing import CaseImporter
 
-    run("import_cases", SAMPLE_CASES, user=coordinator.username)
-    rows = read_rows(SAMPLE_CASES)
-    for row in rows:
-        row["title"] += " (corrected)"
-    rows[2].update(row_changes)
-    changed = write_csv(tmp_path / "corrected.csv", rows)
     validate = CaseImporter.validate
 
     def validate_then_colleague(self, parsed):
@@ -401,11 +395,29 @@ def import_corrected_titles_while(meanwhile, coordinator, tmp_path, monkeypatch,
         return plans
 
     monkeypatch.setattr(CaseImporter, "validate", validate_then_colleague)
+
+
+def import_failing(path, coordinator) -> str:
+    """import_cases on `path`, which must fail with nothing imported: its output."""
     out = StringIO()
     with pytest.raises(CommandError, match="nothing was imported"):
-        call_command("import_cases", str(changed), user=coordinator.username, stdout=out,
+        call_command("import_cases", str(path), user=coordinator.username, stdout=out,
                      stderr=out)
     return out.getvalue()
+
+
+def import_corrected_titles_while(meanwhile, coordinator, tmp_path, monkeypatch,
+                                  **row_changes) -> str:
+    """Import the sample with every title corrected (and `row_changes` to its third
+    row) while `meanwhile()` runs between checking the file and writing it; the import
+    must fail. Its output."""
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    rows = read_rows(SAMPLE_CASES)
+    for row in rows:
+        row["title"] += " (corrected)"
+    rows[2].update(row_changes)
+    between_checking_and_writing(monkeypatch, meanwhile)
+    return import_failing(write_csv(tmp_path / "corrected.csv", rows), coordinator)
 
 
 @pytest.mark.parametrize("bulk", [True, False])
@@ -435,3 +447,67 @@ def test_a_case_changed_while_its_file_was_checked_is_not_overwritten(
     assert "could not be saved" in out
     assert "was changed by someone else" in out
     assert not Case.objects.filter(title__endswith="(corrected)").exists()
+
+
+def import_new_cases_while(meanwhile, coordinator, tmp_path, monkeypatch, rows) -> str:
+    """Import `rows` (new cases) while `meanwhile()` runs between checking the file and
+    writing it; the import must fail with nothing written. Its output."""
+    between_checking_and_writing(monkeypatch, meanwhile)
+    out = import_failing(write_csv(tmp_path / "new.csv", rows), coordinator)
+    assert not Case.objects.filter(title__startswith="New case").exists()
+    return out
+
+
+def deleted_by_a_colleague(record):
+    """Deletes `record` in another connection and transaction, committed."""
+    def delete():
+        worker = threading.Thread(target=lambda: (record.delete(), connection.close()))
+        worker.start()
+        worker.join()
+    return delete
+
+
+def test_a_database_error_in_a_batch_names_the_rows_written_together(
+        coordinator, researcher, tmp_path, monkeypatch):
+    rows = [case_row(reference=f"AZ-2030-00{i}", title=f"New case {i}") for i in (1, 2, 3)]
+    out = import_new_cases_while(
+        lambda: factories.make_case(researcher, reference="AZ-2030-003", title="Taken"),
+        coordinator, tmp_path, monkeypatch, rows)
+    # The three rows are written in one statement: the reason names the reference, the
+    # message the rows it may be on (not row 2 alone, nor row 4 alone).
+    assert "row 2: could not be saved (one of rows 2–4, written together): " in out
+    assert "AZ-2030-003" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_person_deleted_while_the_file_was_checked_is_reported_not_a_traceback(
+        coordinator, researcher, tmp_path, monkeypatch):
+    # The links are checked by the database when the import commits: a person deleted
+    # by a colleague meanwhile fails there, for the file as a whole.
+    person = factories.make_person(researcher, name="Ayla Karimova")
+    rows = [case_row(reference="AZ-2030-001", title="New case", defenders="Ayla Karimova",
+                     sources="https://example.org/report")]
+    out = import_new_cases_while(deleted_by_a_colleague(person), coordinator, tmp_path,
+                                 monkeypatch, rows)
+    assert not Person.objects.exists()
+    assert "\nThe import could not be saved when it was committed: " in "\n" + out
+    assert 'violates foreign key constraint' in out and "casework_person" in out
+    assert not Source.objects.exists() and not Involvement.objects.exists()
+    assert AuditEvent.objects.get(action=AuditEvent.Action.IMPORT).details["outcome"] == (
+        "rejected")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admins_import_reports_a_refusal_at_commit_for_the_file(
+        coordinator, researcher, monkeypatch):
+    # The admin's confirm step runs import_file, whose own transaction commits.
+    from casework.importing import import_file
+    from tests.csvfiles import csv_bytes
+
+    person = factories.make_person(researcher, name="Ayla Karimova")
+    between_checking_and_writing(monkeypatch, deleted_by_a_colleague(person))
+    data = csv_bytes([case_row(reference="AZ-2030-001", defenders="Ayla Karimova")])
+    report = import_file("cases", data, "new.csv", coordinator)
+    assert [str(error).split(": ", 1)[0] for error in report.errors] == [
+        "The import could not be saved when it was committed"]
+    assert not report.ok and not Case.objects.exists()
