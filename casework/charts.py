@@ -2,7 +2,9 @@
 
 No JavaScript and no inline styles (the Content-Security-Policy forbids both): the
 geometry is computed here and drawn by templates/casework/_chart_*.html, styled by
-static/casework/site.css. Every count is over the public queryset it is given.
+static/casework/site.css. The month chart counts the public queryset it is given;
+the breakdowns draw the facet counts of all published cases, the very figures /cases/
+shows beside its filters.
 """
 
 import datetime
@@ -14,7 +16,7 @@ from django.utils.dates import MONTHS_3
 from django_countries import countries
 
 from casework.dates import Precision
-from casework.models import Case, Right
+from casework.models import Right, ViolationType
 
 WIDTH = 640
 MONTHS_SHOWN = 24
@@ -94,23 +96,23 @@ def _horizontal(items: list[tuple[str, int, str]]) -> Chart:
     return Chart(bars, WIDTH, max(len(items), 1) * row + 4, sum(v for _l, v, _u in items))
 
 
-def by_right(cases) -> Chart:
-    counts = dict(Case.rights.through.objects.filter(case__in=cases.values("pk")).order_by()
-                  .values_list("right_id").annotate(n=Count("case_id")))
-    return _horizontal([(r.label, counts.get(r.pk, 0), f"?right={r.slug}")
+def by_right(counts: dict[str, int]) -> Chart:
+    """Every right, with its facet count (CaseFilter.facet_counts()["right"])."""
+    return _horizontal([(r.label, counts.get(r.slug, 0), f"?right={r.slug}")
                         for r in Right.objects.order_by("label")])
 
 
-def by_violation(cases, limit: int = 10) -> Chart:
-    rows = (Case.violations.through.objects.filter(case__in=cases.values("pk")).order_by()
-            .values_list("violationtype__slug", "violationtype__label")
-            .annotate(n=Count("case_id")).order_by("-n", "violationtype__label")[:limit])
-    return _horizontal([(label, n, f"?violation={slug}") for slug, label, n in rows])
+def by_violation(counts: dict[str, int], limit: int = 10) -> Chart:
+    """The `limit` most frequent violation types, from their facet counts."""
+    labels = dict(ViolationType.objects.values_list("slug", "label"))
+    top = sorted(((labels[slug], n, slug) for slug, n in counts.items() if slug in labels and n),
+                 key=lambda item: (-item[1], item[0]))[:limit]
+    return _horizontal([(label, n, f"?violation={slug}") for label, n, slug in top])
 
 
-def by_country(cases, limit: int = 10) -> Chart:
-    rows = (cases.order_by().values_list("country").annotate(n=Count("pk"))
-            .order_by("-n", "country")[:limit])
+def by_country(counts: dict[str, int], limit: int = 10) -> Chart:
+    """The `limit` countries with most cases, from their facet counts."""
+    top = sorted(((code, n) for code, n in counts.items() if n),
+                 key=lambda item: (-item[1], item[0]))[:limit]
     return _horizontal([(countries.name(code) or code, n, f"?country={code}")
-                        for code, n in rows])
-
+                        for code, n in top])

@@ -30,7 +30,7 @@ from casework.models import Case, Organisation, Person, Right, Statement, Violat
 
 logger = logging.getLogger(__name__)
 
-VERSION = 2  # raise when a figure is counted differently: older entries are then ignored
+VERSION = 3  # raise when a figure is counted differently: older entries are then ignored
 TIMEOUT = 24 * 3600
 # The models the cached figures are counted from: all must be read from one database.
 COUNTED = (Case, Person, Organisation, Statement, Right, ViolationType)

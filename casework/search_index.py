@@ -619,12 +619,28 @@ def answer(case_filter, page_number, per_page: int, limit: int) -> Answer | None
     indexed = find(case_filter)
     if indexed is None:
         return None
-    try:
+
+    def count_and_find() -> Answer | None:
         total = min(indexed.count(), limit + 1)
         if not total and case_filter.query:
             return None
         paginator = Paginator(Hits(indexed, total, limit), per_page)
         return Answer(total, paginator.get_page(page_number), indexed.facet_counts())
+
+    return _or_none(count_and_find)
+
+
+def facet_counts(case_filter) -> dict[str, dict[str, int]] | None:
+    """The facet counts of a valid CaseFilter from the index, or None when PostgreSQL
+    must count them (as for answer())."""
+    indexed = find(case_filter)
+    return None if indexed is None else _or_none(indexed.facet_counts)
+
+
+def _or_none[T](compute: Callable[[], T]) -> T | None:
+    """compute(), or None on any error of the index: the database answers instead."""
+    try:
+        return compute()
     except BaseException as error:  # Tantivy's panics are BaseExceptions
         if stops_the_process(error):
             raise

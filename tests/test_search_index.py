@@ -154,6 +154,36 @@ def test_the_index_answers_every_search_as_postgresql_does(
     assert queries[0] == queries[1]
 
 
+def test_the_home_page_takes_its_breakdowns_from_a_current_index(client, index_dir, verifier):
+    populate(80, batch_size=80, seed=17)
+    call_command("update_search_index")
+
+    def home() -> tuple:
+        context = client.get("/").context
+        return context["totals"], {name: [(bar.label, bar.value, bar.url)
+                                          for bar in context[name].bars]
+                                   for name in ("by_right", "by_violation", "by_country")}
+
+    with override_settings(CASEWORK_SEARCH_INDEX=None, CASEWORK_PUBLIC_CACHE=False):
+        counted = home()
+    assert counted[0]["cases"] == 80 and all(counted[1].values())
+    with CaptureQueriesContext(connection) as captured:
+        assert home() == counted
+    counting = [query["sql"] for query in captured.captured_queries
+                if "jsonb_object_keys" in query["sql"] or "casework_case_rights" in query["sql"]
+                or "casework_case_violations" in query["sql"]]
+    assert not counting  # the index counted them
+
+    # A retraction: the index is stale, and PostgreSQL counts without the case at once.
+    case = Case.objects.published().order_by("id").first()
+    rights = {right.label for right in case.rights.all()}
+    case.retract(verifier, "Consent withdrawn")
+    totals, charts = home()
+    assert totals["cases"] == 79
+    assert {label: value for label, value, _url in charts["by_right"]} == {
+        label: value - (label in rights) for label, value, _url in counted[1]["by_right"]}
+
+
 def test_second_pages_follow_the_same_order(client, index_dir):
     populate(90, batch_size=50, seed=5)
     call_command("update_search_index")
