@@ -479,7 +479,7 @@ def test_a_database_error_in_a_batch_names_the_rows_written_together(
     assert "AZ-2030-003" in out
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_person_deleted_while_the_file_was_checked_is_reported_not_a_traceback(
         coordinator, researcher, tmp_path, monkeypatch):
     # The links are checked by the database when the import commits: a person deleted
@@ -497,7 +497,7 @@ def test_a_person_deleted_while_the_file_was_checked_is_reported_not_a_traceback
         "rejected")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_admins_import_reports_a_refusal_at_commit_for_the_file(
         coordinator, researcher, monkeypatch):
     # The admin's confirm step runs import_file, whose own transaction commits.
