@@ -4,6 +4,18 @@ from django.test import Client
 from tests import factories
 
 
+def pytest_collection_modifyitems(items):
+    """A transactional test empties the database after it; without serialized_rollback
+    the groups and vocabularies that migrations write are then gone for the tests that
+    follow it on the same worker."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get(
+                "serialized_rollback"):
+            raise pytest.UsageError(f"{item.nodeid}: a transactional test needs "
+                                    "serialized_rollback=True (tests/conftest.py)")
+
+
 @pytest.fixture
 def researcher(db):
     return factories.make_user("Researcher")
