@@ -32,6 +32,7 @@ progress keep the index they opened. docs/public-site.md, "The search index".
 """
 
 import datetime
+import functools
 import json
 import logging
 import os
@@ -60,6 +61,9 @@ FACETS = ("country", "right", "violation", "role", "status")
 # Relevance: BM25 over all the words, plus these boosts when a word is in the title
 # (weight A of the search vector) or in a name (B), as PostgreSQL's ts_rank weighs them.
 BOOSTS = {"title": 3.0, "names": 1.5}
+# The first results of a search by relevance, as the index finds them, are then put in
+# PostgreSQL's order (ts_rank, then newest): BM25 favours short texts, ts_rank does not.
+RERANKED = 1000
 _WEIGHT_FIELDS = {"A": "title", "B": "names"}
 _FAR_FUTURE = 10**7  # a day number after every date (date.max is 3,652,059)
 
@@ -549,6 +553,13 @@ class IndexedSearch:
     filters: dict  # filter name -> query
     positive: list[str]
     sort: str
+    rerank: Callable[[list[int]], list[int]] | None = None  # ids in PostgreSQL's order
+
+    @property
+    def by_score(self) -> bool:
+        """Ordered by relevance: a query with words to find (one that only excludes
+        gives every match the same rank, so PostgreSQL lists them newest first)."""
+        return self.sort == "relevance" and self.match is not None and bool(self.positive)
 
     def _query(self, without: str | None = None):
         engine = tantivy()
@@ -568,8 +579,24 @@ class IndexedSearch:
     def ids(self, offset: int, limit: int) -> list[int]:
         if limit <= 0:
             return []
+        if self.by_score and self.rerank is not None and offset < RERANKED:
+            ids = self._reranked[offset:offset + limit]
+            if offset + limit > RERANKED:
+                ids += self._ids(RERANKED, offset + limit - RERANKED)
+            return ids
+        return self._ids(offset, limit)
+
+    @functools.cached_property
+    def _reranked(self) -> list[int]:
+        """The first RERANKED ids by the index's score, in PostgreSQL's order."""
+        first = self._ids(0, RERANKED)
+        ranked = self.rerank(first)
+        placed = set(ranked)
+        return ranked + [pk for pk in first if pk not in placed]
+
+    def _ids(self, offset: int, limit: int) -> list[int]:
         engine = tantivy()
-        if self.sort == "relevance" and self.match is not None:
+        if self.by_score:
             result = self.searcher.search(self._query(), limit, count=False, offset=offset)
         else:
             order = "newest" if self.sort == "relevance" else self.sort
@@ -668,7 +695,8 @@ def find(case_filter) -> IndexedSearch | None:
             tree = parse_tsquery(_tsquery(alias, case_filter.query))
             match, positive = _translate(engine, schema, tree), _positive_lexemes(tree)
         return IndexedSearch(searcher, schema, match, _filters(engine, schema, case_filter),
-                             positive, case_filter.sort_by)
+                             positive, case_filter.sort_by,
+                             rerank=lambda ids: _in_postgresql_order(alias, case_filter, ids))
     except Unsupported as reason:
         logger.info("search answered by the database: %s", reason)
         return None
@@ -677,6 +705,14 @@ def find(case_filter) -> IndexedSearch | None:
             raise
         logger.warning("search index unavailable; the database answers", exc_info=True)
         return None
+
+
+def _in_postgresql_order(alias: str, case_filter, ids: list[int]) -> list[int]:
+    """These cases (matches of the filter's query) as PostgreSQL ranks them."""
+    from casework.search import search_cases
+
+    matching = search_cases(public.cases().using(alias).filter(pk__in=ids), case_filter.query)
+    return list(case_filter.ordered(matching).values_list("pk", flat=True))
 
 
 def _translate(engine, schema, node):
