@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 from django_countries import countries
 
@@ -156,18 +157,36 @@ def _active_filters(request: HttpRequest) -> list[dict]:
     return active
 
 
+def _page_number(request: HttpRequest) -> tuple[int, list[str]]:
+    """The page asked for (1 by default), and what is wrong with the parameter."""
+    values = [value.strip() for value in request.GET.getlist("page") if value.strip()]
+    if not values:
+        return 1, []
+    if len(values) > 1:
+        return 1, [_("Give one page number.")]
+    if not values[0].isdecimal() or int(values[0]) < 1:
+        return 1, [_("“%(value)s” is not a page number: use a whole number from 1.")
+                   % {"value": values[0]}]
+    return int(values[0]), []
+
+
+def _parameter_errors(request: HttpRequest, errors: dict) -> list[dict]:
+    return [{"field": field, "label": PARAMETER_LABELS.get(field, field),
+             "messages": messages, "without": _url_without(request, field)}
+            for field, messages in errors.items()]
+
+
 @require_safe
 def case_list(request: HttpRequest) -> HttpResponse:
     case_filter = public_case_filter(request.GET)
     context = {"filter": case_filter, "sorts": SORTS.items()}
-    if not case_filter.is_valid():
-        context["errors"] = [{"field": field, "label": PARAMETER_LABELS.get(field, field),
-                              "messages": messages, "without": _url_without(request, field)}
-                             for field, messages in case_filter.form.errors.items()]
+    number, page_errors = _page_number(request)
+    if not case_filter.is_valid() or page_errors:
+        errors = {**case_filter.form.errors, **({"page": page_errors} if page_errors else {})}
+        context["errors"] = _parameter_errors(request, errors)
         return render(request, "casework/case_list.html", context, status=400)
     # The search index, when it is current, counts and finds the page's cases.
-    indexed = search_index.answer(case_filter, request.GET.get("page"), PER_PAGE,
-                                  RESULTS_LIMIT)
+    indexed = search_index.answer(case_filter, number, PER_PAGE, RESULTS_LIMIT)
     if indexed is not None:
         close, total, page, counts = False, indexed.total, indexed.page, indexed.counts
     else:
@@ -177,9 +196,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
         ordered = case_filter.ordered(results).prefetch_related(*public.case_list_prefetches())
         paginator = Paginator(ordered, PER_PAGE)
         paginator.count = min(total, RESULTS_LIMIT)  # counted once above (cached_property)
-        page = paginator.get_page(request.GET.get("page"))
+        page = paginator.get_page(number)
         counts = public_cache.cached(f"facet_counts:{case_filter.counts_key}",
                                      case_filter.facet_counts)
+    if number > page.paginator.num_pages:  # a page past the last (results change)
+        context["errors"] = _parameter_errors(request, {"page": [ngettext(
+            "There is %(count)d page of results.", "There are %(count)d pages of results.",
+            page.paginator.num_pages) % {"count": page.paginator.num_pages}]})
+        return render(request, "casework/case_list.html", context, status=404)
     context.update({
         "page": page,
         "total": total,

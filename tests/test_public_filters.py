@@ -172,9 +172,19 @@ def test_empty_parameters_mean_no_filter(client, published_case):
     assert client.get("/cases.csv?country=&q=").status_code == 200
 
 
-def test_bad_page_number_is_not_an_error(client, published_case):
-    assert client.get("/cases/", {"page": "999"}).status_code == 200
-    assert client.get("/cases/", {"page": "abc"}).status_code == 200
+def test_a_page_number_that_is_not_one_is_named_and_one_past_the_last_is_not_found(
+        client, published_case):
+    for value in ("abc", "0", "-1", "1.5", ["1", "2"]):
+        response = client.get("/cases/", {"page": value, "q": "graffiti"})
+        assert response.status_code == 400, value
+        assert "<title>Error: Cases" in response.text
+        assert '<a href="?q=graffiti">Search without “Page”</a>' in response.text
+    assert "“abc” is not a page number" in client.get("/cases/?page=abc").text
+    response = client.get("/cases/", {"page": "2"})
+    assert response.status_code == 404
+    assert "There is 1 page of results." in response.text
+    assert client.get("/cases/", {"page": " 1 "}).status_code == 200
+    assert client.get("/cases/", {"page": ""}).status_code == 200
 
 
 def test_sorting_and_pagination(client, researcher, verifier):
