@@ -796,6 +796,12 @@ class Case(PartialDateMixin, ReviewableModel):
     def __str__(self) -> str:
         return f"{self.reference}: {self.title}"
 
+    def clean(self):
+        super().clean()
+        # As save() stores them: the constraint that the case ends after it starts is
+        # checked next, on these values ("2026" as a year is any day of 2026).
+        self.normalise_partial_dates("started_on", "ended_on")
+
     def save(self, *args, **kwargs):
         self.normalise_partial_dates("started_on", "ended_on")
         super().save(*args, **kwargs)

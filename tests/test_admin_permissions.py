@@ -33,6 +33,20 @@ def test_who_may_add_a_case(request, client_fixture, expected):
     assert Case.objects.filter(reference="ZZ-2020-0001").exists() == (expected == 302)
 
 
+def test_a_partial_start_is_read_by_its_precision_in_the_admin(researcher_client):
+    # Started "2026" (any day picked, precision year), ended February 2026: valid, as
+    # in a CSV file. The form used to compare the raw days and refuse it.
+    form = _case_form(started_on="2026-03-15", started_on_precision="year",
+                      ended_on="2026-02-20", ended_on_precision="month")
+    response = researcher_client.post("/admin/casework/case/add/", form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    case = Case.objects.get(reference="ZZ-2020-0001")
+    assert (case.started, case.ended) == ("2026", "February 2026")
+    form.update(reference="ZZ-2020-0002", ended_on="2025-12-31", ended_on_precision="day")
+    response = researcher_client.post("/admin/casework/case/add/", form)
+    assert "The case ends before it starts." in response.text
+
+
 @pytest.mark.parametrize("client_fixture,may_change", [
     ("researcher_client", True), ("coordinator_client", True), ("administrator_client", True),
     ("verifier_client", False),
