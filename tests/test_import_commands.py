@@ -78,6 +78,18 @@ def test_statements_and_their_cases_in_one_run(coordinator):
     assert Statement.objects.get(reference="ST-2016-001").cases.get().reference == "AZ-2016-001"
 
 
+def test_errors_of_a_run_with_two_files_name_their_file(coordinator, tmp_path):
+    rows = read_rows(SAMPLE_CASES)
+    rows[1]["started_on"] = "2016-13"
+    cases = write_csv(tmp_path / "partner-cases.csv", rows)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_statements", str(SAMPLE_STATEMENTS), cases=str(cases),
+                     user=coordinator.username, stdout=out, stderr=err)
+    assert err.getvalue().splitlines()[0].startswith("partner-cases.csv: row 3, started_on: ")
+    assert "statements.csv: no errors, but nothing was imported" in out.getvalue()
+
+
 def test_statements_naming_unknown_cases_are_refused(coordinator):
     with pytest.raises(CommandError):
         run("import_statements", SAMPLE_STATEMENTS, user=coordinator.username)

@@ -70,7 +70,9 @@ class ImportCommand(BaseCommand):
         errors = 0
         for report in reports:
             for error in report.errors:
-                self.stderr.write(str(error))
+                # Two files in one run (--cases): each error says which file it is in.
+                where = f"{report.filename}: " if len(reports) > 1 else ""
+                self.stderr.write(f"{where}{error}")
             errors += len(report.errors)
             self.stdout.write(report.summary())
         if errors:
