@@ -855,7 +855,9 @@ class Involvement(PartialDateMixin, models.Model):
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="involvements"
     )
     role = models.CharField(max_length=16, choices=Role.choices)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, help_text=_(
+        "Public: shown on the case page once the case is published. Never write a "
+        "withheld name or a contact detail here."))
     started_on, started_on_precision = partial_date_fields(_("from"))
     ended_on, ended_on_precision = partial_date_fields(_("until"))
 

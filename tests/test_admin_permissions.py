@@ -33,6 +33,14 @@ def test_who_may_add_a_case(request, client_fixture, expected):
     assert Case.objects.filter(reference="ZZ-2020-0001").exists() == (expected == 302)
 
 
+def test_the_case_form_says_which_texts_are_public(researcher_client):
+    page = researcher_client.get("/admin/casework/case/add/").text
+    # The involvement's description sits next to a person whose name may be withheld.
+    assert "Public: shown on the case page once the case is published. Never write a " \
+           "withheld name or a contact detail here." in page
+    assert "Confidential: never public." in page  # the internal notes
+
+
 def test_a_partial_start_is_read_by_its_precision_in_the_admin(researcher_client):
     # Started "2026" (any day picked, precision year), ended February 2026: valid, as
     # in a CSV file. The form used to compare the raw days and refuse it.
