@@ -170,6 +170,12 @@ def reports_view(request: HttpRequest) -> HttpResponse:
     for name in sorted(set(request.GET) - {*report_filter.form.fields, "by", "download"}):
         # An old or mistyped parameter (started_from) must not look applied when it is not.
         errors[name] = [_("Not a report parameter: the period is “from” and “to”.")]
+    for name in sorted(request.GET):
+        if len(request.GET.getlist(name)) > 1:  # one would be used, silently
+            message = _("Give one value: this parameter cannot be repeated.")
+            errors.setdefault(name, []).append(message)
+            if name in report_filter.form.fields:  # shown beside the field
+                report_filter.form.add_error(name, message)
     if download and download not in ("cases", *TABLE_COLUMNS):
         errors["download"] = [_("There is no table “%(name)s” to download.") % {"name": download}]
     if errors:

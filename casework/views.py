@@ -337,6 +337,10 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     organisation is a 404, as on their own page."""
     statements = public.statements()
     person = organisation = None
+    chosen = [name for name in ("person", "organisation") for _value in request.GET.getlist(name)]
+    if len(chosen) > 1:
+        return _bad_request({name: [_("Give one person or one organisation.")]
+                             for name in dict.fromkeys(chosen)})
     if request.GET.get("person"):
         person = get_object_or_404(public.people(), pk=_record_id(request, "person"))
         statements = statements.filter(speaker=person)

@@ -271,6 +271,13 @@ def test_a_sources_date_and_a_statements_cases_read_as_written(client, researche
     assert f">{case.reference}</a>" in article.split("</article>")[0]  # inside its block
 
 
+def test_statements_are_listed_for_one_speaker_or_organisation_at_a_time(client):
+    for query in ("person=3&person=6", "organisation=9&person=3"):
+        response = client.get(f"/statements/?{query}")
+        assert response.status_code == 400, query
+        assert "Give one person or one organisation." in response.text
+
+
 def test_an_untitled_statement_has_one_name_in_lists_and_on_its_page(
         client, researcher, verifier):
     speaker = factories.publish(factories.make_person(researcher, name="Dunja Mijatović",

@@ -168,7 +168,8 @@ def test_the_period_is_the_public_sites_overlap_of_partial_dates(coordinator_cli
 
 @pytest.mark.parametrize("params", [
     {"from": "May 2016"}, {"status": "bogus"}, {"by": "week"}, {"rights": "999"},
-    {"to": "2015", "from": "2016"}, {"started_from": "2016-01-01"}])
+    {"to": "2015", "from": "2016"}, {"started_from": "2016-01-01"},
+    {"from": ["2016", "2017"]}])
 def test_invalid_filters_are_named_and_nothing_is_counted_or_downloaded(
         coordinator_client, cases, params):
     page = coordinator_client.get(URL, params)
@@ -176,6 +177,8 @@ def test_invalid_filters_are_named_and_nothing_is_counted_or_downloaded(
     assert "Nothing is counted until the filters above are corrected" in page.text
     if "started_from" in params:
         assert "<strong>started_from</strong>: Not a report parameter" in page.text
+    if isinstance(params.get("from"), list):  # neither value silently chosen
+        assert "this parameter cannot be repeated" in page.text
     assert "No cases match" not in page.text
     for download in ("matrix", "cases"):
         response = coordinator_client.get(URL, {**params, "download": download})
@@ -183,6 +186,7 @@ def test_invalid_filters_are_named_and_nothing_is_counted_or_downloaded(
         assert response["Content-Type"].startswith("text/plain")
         assert next(iter(params)) in response.text  # names the parameter
     assert coordinator_client.get(URL, {"download": "everything"}).status_code == 400
+    assert coordinator_client.get(URL, {"download": ["matrix", "rights"]}).status_code == 400
     assert not AuditEvent.objects.filter(action="export").exists()
 
 
