@@ -291,6 +291,16 @@ def has_terms(text: str) -> bool:
     return any(required or excluded for required, excluded in parse_query(text).groups)
 
 
+def _websearch(text: str) -> SearchQuery:
+    return SearchQuery(normalise(text), search_type="websearch", config=SEARCH_CONFIG)
+
+
+def ranked(queryset: QuerySet, text: str) -> QuerySet:
+    """`queryset` annotated with the `rank` of `text` (PostgreSQL's ts_rank), without
+    filtering: for cases already known to match it (the search index's)."""
+    return queryset.annotate(rank=SearchRank(F("search_vector"), _websearch(text)))
+
+
 def search_cases(queryset: QuerySet, text: str, *, close: bool = False) -> QuerySet:
     """Cases of `queryset` matching `text`, annotated with `rank` (higher is better).
 
@@ -312,9 +322,7 @@ def search_cases(queryset: QuerySet, text: str, *, close: bool = False) -> Query
                     queryset = queryset.exclude(search_vector=SearchQuery(
                         term, search_type="phrase", config=SEARCH_CONFIG))
             return queryset.annotate(rank=TrigramWordSimilarity(words, "search_document"))
-        query = SearchQuery(normalise(text), search_type="websearch", config=SEARCH_CONFIG)
-        return queryset.filter(search_vector=query).annotate(
-            rank=SearchRank(F("search_vector"), query))
+        return ranked(queryset.filter(search_vector=_websearch(text)), text)
     if close:
         return queryset.none()
     parsed = parse_query(text)

@@ -708,10 +708,11 @@ def find(case_filter) -> IndexedSearch | None:
 
 
 def _in_postgresql_order(alias: str, case_filter, ids: list[int]) -> list[int]:
-    """These cases (matches of the filter's query) as PostgreSQL ranks them."""
-    from casework.search import search_cases
+    """These cases, matches of the filter's query, as PostgreSQL ranks them (their rank
+    only: filtering them again by the query would let the planner read the GIN index)."""
+    from casework.search import ranked
 
-    matching = search_cases(public.cases().using(alias).filter(pk__in=ids), case_filter.query)
+    matching = ranked(public.cases().using(alias).filter(pk__in=ids), case_filter.query)
     return list(case_filter.ordered(matching).values_list("pk", flat=True))
 
 
