@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -264,6 +264,8 @@ def cases_json(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    if reference != reference.upper():  # references are capitals: az-2016-001 is AZ-2016-001
+        return redirect("casework:case", reference=reference.upper(), permanent=True)
     case = get_object_or_404(
         public.cases().prefetch_related(*public.case_detail_prefetches()), reference=reference)
     by_role: dict[str, list[Involvement]] = {}
@@ -364,6 +366,8 @@ def _record_id(request: HttpRequest, parameter: str) -> int:
 
 @require_safe
 def statement_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    if reference != reference.upper():
+        return redirect("casework:statement", reference=reference.upper(), permanent=True)
     statement = get_object_or_404(
         public.statements().prefetch_related(
             *_statement_prefetches(),

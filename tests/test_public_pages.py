@@ -271,6 +271,15 @@ def test_a_sources_date_and_a_statements_cases_read_as_written(client, researche
     assert f">{case.reference}</a>" in article.split("</article>")[0]  # inside its block
 
 
+def test_a_reference_in_small_letters_leads_to_its_page(client, researcher, verifier):
+    case = factories.publish(factories.make_case(researcher), researcher, verifier)
+    response = client.get(f"/cases/{case.reference.lower()}/")
+    assert (response.status_code, response["Location"]) == (301, case.get_absolute_url())
+    # The same for a reference that is not public: the 404 comes after, as for any.
+    assert client.get("/cases/zz-1999-001/", follow=True).status_code == 404
+    assert client.get("/statements/st-1999-001/")["Location"] == "/statements/ST-1999-001/"
+
+
 def test_statements_are_listed_for_one_speaker_or_organisation_at_a_time(client):
     for query in ("person=3&person=6", "organisation=9&person=3"):
         response = client.get(f"/statements/?{query}")
