@@ -164,10 +164,12 @@ def _page_number(request: HttpRequest) -> tuple[int, list[str]]:
         return 1, []
     if len(values) > 1:
         return 1, [_("Give one page number.")]
-    if not values[0].isdecimal() or int(values[0]) < 1:
+    value = values[0]
+    if not (value.isascii() and value.isdecimal() and len(value) <= 9) or int(value) < 1:
+        shown = value if len(value) <= 20 else value[:20] + "…"
         return 1, [_("“%(value)s” is not a page number: use a whole number from 1.")
-                   % {"value": values[0]}]
-    return int(values[0]), []
+                   % {"value": shown}]
+    return int(value), []
 
 
 def _parameter_errors(request: HttpRequest, errors: dict) -> list[dict]:

@@ -174,7 +174,7 @@ def test_empty_parameters_mean_no_filter(client, published_case):
 
 def test_a_page_number_that_is_not_one_is_named_and_one_past_the_last_is_not_found(
         client, published_case):
-    for value in ("abc", "0", "-1", "1.5", ["1", "2"]):
+    for value in ("abc", "0", "-1", "1.5", ["1", "2"], "9" * 5000, "１"):
         response = client.get("/cases/", {"page": value, "q": "graffiti"})
         assert response.status_code == 400, value
         assert "<title>Error: Cases" in response.text
