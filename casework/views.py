@@ -361,7 +361,7 @@ def statement_list(request: HttpRequest) -> HttpResponse:
 
 def _record_id(request: HttpRequest, parameter: str) -> int:
     value = request.GET.get(parameter, "")
-    if not value.isascii() or not value.isdigit():
+    if not value.isascii() or not value.isdigit() or len(value) > 18:  # int() limits digits
         raise Http404
     return int(value)
 

@@ -285,6 +285,8 @@ def test_statements_are_listed_for_one_speaker_or_organisation_at_a_time(client)
         response = client.get(f"/statements/?{query}")
         assert response.status_code == 400, query
         assert "Give one person or one organisation." in response.text
+    # An id of thousands of digits (Python's int() refuses them) is not found either.
+    assert client.get(f"/statements/?person={'9' * 5000}").status_code == 404
 
 
 def test_an_untitled_statement_has_one_name_in_lists_and_on_its_page(
