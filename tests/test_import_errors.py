@@ -175,7 +175,9 @@ def test_an_error_in_the_statements_file_also_rolls_back_its_cases(coordinator, 
         call_command("import_statements", str(statements), user=coordinator.username,
                      cases=str(cases), stdout=out, stderr=out)
     errors = out.getvalue()
-    assert [line for line in errors.splitlines() if line.startswith("row ")] == [
+    # Two files in one run: each error line starts with its file's name.
+    assert [line.removeprefix("statements.csv: ") for line in errors.splitlines()
+            if line.startswith("statements.csv: row ")] == [
         'row 3, said_on: "2016-02-30" is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)',
         "row 3, cases: AZ-2099-999 is not a case in the database or in this import",
         "row 4, speaker: and organisation are both empty; give at least one",
