@@ -160,8 +160,13 @@ class ImportReport:
                     "this run has errors.")
         else:
             head = f"{self.filename}: {'dry run, nothing written' if self.dry_run else 'imported'}."
+        created = len(self.created)
+        if created == 1:  # "1 case was created"
+            noun, created_verb = self.kind.removesuffix("s"), {"were": "was"}.get(verb, verb)
+        else:
+            noun, created_verb = self.kind, verb
         parts = [
-            f"{len(self.created)} {self.kind} {verb} created, {len(self.updated)} updated, "
+            f"{created} {noun} {created_verb} created, {len(self.updated)} updated, "
             f"{len(self.skipped)} unchanged (skipped)."
         ]
         related = ", ".join(f"{n} {kind}" for kind, n in self.new_related.items() if n)

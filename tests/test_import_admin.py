@@ -282,7 +282,7 @@ def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
         "Update", "New"]
     done = confirm(coordinator_client, preview)
     message = [str(m) for m in done.wsgi_request._messages][0]
-    assert "1 cases were created, 1 updated" in message
+    assert "1 case was created, 1 updated" in message
     assert "1 of them were verified or published: they went back to draft" in message
 
 

@@ -150,7 +150,7 @@ def test_reimport_updates_changed_rows_and_a_published_case_goes_back_to_draft(
     write_csv(path, [case_row(title="Corrected title"),
                      case_row(reference="AZ-2020-002", title="New one")])
     out, _ = run("import_cases", path, user=coordinator.username)
-    assert "1 cases were created, 1 updated, 0 unchanged" in out
+    assert "1 case was created, 1 updated, 0 unchanged" in out
     case.refresh_from_db()
     assert case.title == "Corrected title"
     assert case.status == Status.DRAFT  # re-vetting: imported text is not yet verified

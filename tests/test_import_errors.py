@@ -194,7 +194,7 @@ def test_an_error_in_the_statements_file_also_rolls_back_its_cases(coordinator, 
     ]
     # The valid cases file was rolled back with the rest, and says so.
     assert "cases.csv: no errors, but nothing was imported" in errors
-    assert "1 cases would be created" in errors
+    assert "1 case would be created" in errors
     assert nothing_written()
 
 
