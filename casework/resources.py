@@ -422,7 +422,8 @@ class ExchangeAdminMixin(ImportExportMixin):
         report = getattr(result, "casework_report", None)
         if report is None:
             return super().add_success_message(result, request)
-        messages.success(request, report.summary())
+        # "File …": the admin capitalises a message's first letter, not a file's name.
+        messages.success(request, f"File {report.summary()}")
 
     def process_result(self, result, request):
         report = getattr(result, "casework_report", None)

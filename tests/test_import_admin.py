@@ -282,6 +282,8 @@ def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
         "Update", "New"]
     done = confirm(coordinator_client, preview)
     message = [str(m) for m in done.wsgi_request._messages][0]
+    # The admin capitalises a message's first letter: not the file's name.
+    assert message.startswith("File cases.csv: imported.")
     assert "1 case was created, 1 updated" in message
     assert "1 of them were verified or published: they went back to draft" in message
 
