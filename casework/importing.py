@@ -177,9 +177,11 @@ class ImportReport:
                          "back to draft for re-vetting, off the public site until published "
                          "again.")
         elif self.revetted:
+            named = ", ".join(self.revetted[:10]) + (
+                f" and {len(self.revetted) - 10} more" if len(self.revetted) > 10 else "")
             parts.append(f"{len(self.revetted)} of the {self.kind} to update are verified or "
-                         "published: they would go back to draft for re-vetting, off the "
-                         "public site until published again.")
+                         f"published ({named}): they would go back to draft for re-vetting, "
+                         "off the public site until published again.")
         return " ".join([head, *parts])
 
 

@@ -523,3 +523,18 @@ def test_the_admins_import_reports_a_refusal_at_commit_for_the_file(
     assert [str(error).split(": ", 1)[0] for error in report.errors] == [
         "The import could not be saved when it was committed"]
     assert not report.ok and not Case.objects.exists()
+
+
+def test_a_dry_run_names_the_published_cases_it_would_send_back_to_draft(
+        coordinator, researcher, verifier, tmp_path):
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    for reference in ("AZ-2016-002", "AZ-2016-003"):
+        factories.publish(Case.objects.get(reference=reference), researcher, verifier)
+    rows = read_rows(SAMPLE_CASES)
+    for row in rows:
+        row["title"] += " (corrected)"
+    out, _ = run("import_cases", write_csv(tmp_path / "corrected.csv", rows),
+                 user=coordinator.username, dry_run=True)
+    assert ("2 of the cases to update are verified or published (AZ-2016-002, AZ-2016-003): "
+            "they would go back to draft") in out
+    assert Case.objects.filter(status=Status.PUBLISHED).count() == 2
