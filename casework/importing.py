@@ -596,12 +596,17 @@ class Importer:
 
     def saving_error(self, message: str) -> RowError:
         """The database's refusal of what validation let through (a colleague's change
-        meanwhile, as a rule), against the rows being written."""
+        meanwhile, as a rule), against the rows being written: the row whose reference
+        the database names, or else the batch's."""
         if self._writing is None:
             return RowError(0, "", f"The import could not be saved when it was committed: "
                                    f"{message}")
         first, last = self._writing
-        where = "" if first == last else f" (one of rows {first}–{last}, written together)"
+        named = re.search(r"Key \(reference\)=\((.+?)\)", message)
+        if named and named.group(1) in self.report.actions:
+            first = last = self.report.actions[named.group(1)][0]
+        where = ("" if first == last else
+                 f" (in the batch written together from row {first} to row {last})")
         return RowError(first, "", f"could not be saved{where}: {message}")
 
     def audit(self, outcome: str | None = None) -> None:
@@ -1474,8 +1479,11 @@ def import_together(user, *, cases: tuple[bytes, str] | None = None,
         if not committing:
             raise
         # The deferred foreign-key checks of everything written run at COMMIT: a record
-        # that a colleague deleted meanwhile fails there, for the run as a whole.
-        importers[0].report.errors.append(importers[0].saving_error(str(error)))
+        # that a colleague deleted meanwhile fails there, for the file whose table it is.
+        table = getattr(getattr(error.__cause__, "diag", None), "table_name", None) or ""
+        refused = next((i for i in importers if i.kind == "statements"
+                        and table.startswith("casework_statement")), importers[0])
+        refused.report.errors.append(refused.saving_error(str(error)))
         failed = True
     for importer in importers:
         if failed or dry_run:

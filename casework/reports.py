@@ -164,7 +164,9 @@ def reports_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     visible = Case.objects.visible_to(request.user)  # restricted cases: author and verifiers
     report_filter = CaseReportFilter(request.GET or None, queryset=visible)
-    errors = dict(report_filter.errors) if report_filter.is_bound else {}
+    # Copies of the form's lists: a message added to both must not show twice.
+    errors = ({name: list(messages) for name, messages in report_filter.errors.items()}
+              if report_filter.is_bound else {})
     if by not in PERIODS:
         errors["by"] = [_("Count by “year” or “month”.")]
     for name in sorted(set(request.GET) - {*report_filter.form.fields, "by", "download"}):

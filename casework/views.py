@@ -341,7 +341,8 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     organisation is a 404, as on their own page."""
     statements = public.statements()
     person = organisation = None
-    chosen = [name for name in ("person", "organisation") for _value in request.GET.getlist(name)]
+    chosen = [name for name in ("person", "organisation")
+              for value in request.GET.getlist(name) if value.strip()]
     if len(chosen) > 1:
         return _bad_request({name: [_("Give one person or one organisation.")]
                              for name in dict.fromkeys(chosen)})

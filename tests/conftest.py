@@ -10,8 +10,10 @@ def pytest_collection_modifyitems(items):
     follow it on the same worker."""
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get(
-                "serialized_rollback"):
+        transactional = (marker is not None and (marker.kwargs.get("transaction")
+                                                 or (marker.args and marker.args[0]))
+                         or {"transactional_db", "live_server"} & set(item.fixturenames))
+        if transactional and not (marker and marker.kwargs.get("serialized_rollback")):
             raise pytest.UsageError(f"{item.nodeid}: a transactional test needs "
                                     "serialized_rollback=True (tests/conftest.py)")
 

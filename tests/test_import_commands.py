@@ -26,6 +26,7 @@ from tests.csvfiles import (
     STATEMENT_COLUMNS,
     case_row,
     read_rows,
+    statement_row,
     write_csv,
 )
 
@@ -394,19 +395,20 @@ def test_batch_and_row_by_row_relation_changes_write_the_same(
     assert "0 updated, 5 unchanged" in out and history_rows() == before
 
 
-def between_checking_and_writing(monkeypatch, meanwhile) -> None:
-    """Case imports run `meanwhile()` after checking their file, before writing it, as
-    a colleague's change would."""
-    from casework.importing import CaseImporter
+def between_checking_and_writing(monkeypatch, meanwhile, kind="cases") -> None:
+    """Imports of `kind` run `meanwhile()` after checking their file, before writing it,
+    as a colleague's change would."""
+    from casework.importing import IMPORTERS
 
-    validate = CaseImporter.validate
+    importer = IMPORTERS[kind]
+    validate = importer.validate
 
     def validate_then_colleague(self, parsed):
         plans = validate(self, parsed)
         meanwhile()
         return plans
 
-    monkeypatch.setattr(CaseImporter, "validate", validate_then_colleague)
+    monkeypatch.setattr(importer, "validate", validate_then_colleague)
 
 
 def import_failing(path, coordinator) -> str:
@@ -479,16 +481,19 @@ def deleted_by_a_colleague(record):
     return delete
 
 
-def test_a_database_error_in_a_batch_names_the_rows_written_together(
+def test_a_database_error_in_a_batch_names_the_row_of_the_reference_it_names(
         coordinator, researcher, tmp_path, monkeypatch):
+    factories.make_case(researcher, reference="AZ-2030-002", title="Existing")
     rows = [case_row(reference=f"AZ-2030-00{i}", title=f"New case {i}") for i in (1, 2, 3)]
     out = import_new_cases_while(
         lambda: factories.make_case(researcher, reference="AZ-2030-003", title="Taken"),
         coordinator, tmp_path, monkeypatch, rows)
-    # The three rows are written in one statement: the reason names the reference, the
-    # message the rows it may be on (not row 2 alone, nor row 4 alone).
-    assert "row 2: could not be saved (one of rows 2–4, written together): " in out
-    assert "AZ-2030-003" in out
+    # Rows 2 and 4 (new) are written in one statement, row 3 updates a case. The
+    # database's reason names the reference taken meanwhile: the error is on its row,
+    # not on the batch's first (nor on row 3, which was not in the batch).
+    assert "row 4: could not be saved: duplicate key value" in out
+    assert "Key (reference)=(AZ-2030-003) already exists" in out
+    assert "row 2:" not in out and "row 3:" not in out
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -512,7 +517,8 @@ def test_a_person_deleted_while_the_file_was_checked_is_reported_not_a_traceback
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_admins_import_reports_a_refusal_at_commit_for_the_file(
         coordinator, researcher, monkeypatch):
-    # The admin's confirm step runs import_file, whose own transaction commits.
+    # import_file runs the importer in its own transaction, as the admin's confirm step
+    # does (resources.import_data): the commit is the importer's.
     from casework.importing import import_file
     from tests.csvfiles import csv_bytes
 
@@ -538,3 +544,22 @@ def test_a_dry_run_names_the_published_cases_it_would_send_back_to_draft(
     assert ("2 of the cases to update are verified or published (AZ-2016-002, AZ-2016-003): "
             "they would go back to draft") in out
     assert Case.objects.filter(status=Status.PUBLISHED).count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_refusal_at_commit_is_put_on_the_file_whose_table_refused(
+        coordinator, researcher, tmp_path, monkeypatch):
+    speaker = factories.make_person(researcher, name="Dunja Mijatović")
+    cases = write_csv(tmp_path / "cases.csv", [case_row()])
+    statements = write_csv(tmp_path / "statements.csv", [statement_row(
+        cases="AZ-2020-001", speaker="Dunja Mijatović", organisation="")],
+        STATEMENT_COLUMNS)
+    between_checking_and_writing(monkeypatch, deleted_by_a_colleague(speaker), "statements")
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_statements", str(statements), cases=str(cases),
+                     user=coordinator.username, stdout=out, stderr=err)
+    assert err.getvalue().startswith(
+        "statements.csv: The import could not be saved when it was committed: ")
+    assert "cases.csv: no errors, but nothing was imported" in out.getvalue()
+    assert not Case.objects.exists() and not Statement.objects.exists()

@@ -285,6 +285,7 @@ def test_statements_are_listed_for_one_speaker_or_organisation_at_a_time(client)
         response = client.get(f"/statements/?{query}")
         assert response.status_code == 400, query
         assert "Give one person or one organisation." in response.text
+    assert client.get("/statements/?person=&organisation=").status_code == 200  # no filter
     # An id of thousands of digits (Python's int() refuses them) is not found either.
     assert client.get(f"/statements/?person={'9' * 5000}").status_code == 404
 

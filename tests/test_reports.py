@@ -169,7 +169,7 @@ def test_the_period_is_the_public_sites_overlap_of_partial_dates(coordinator_cli
 @pytest.mark.parametrize("params", [
     {"from": "May 2016"}, {"status": "bogus"}, {"by": "week"}, {"rights": "999"},
     {"to": "2015", "from": "2016"}, {"started_from": "2016-01-01"},
-    {"from": ["2016", "2017"]}])
+    {"from": ["2016", "bogus"]}])
 def test_invalid_filters_are_named_and_nothing_is_counted_or_downloaded(
         coordinator_client, cases, params):
     page = coordinator_client.get(URL, params)
@@ -177,8 +177,8 @@ def test_invalid_filters_are_named_and_nothing_is_counted_or_downloaded(
     assert "Nothing is counted until the filters above are corrected" in page.text
     if "started_from" in params:
         assert "<strong>started_from</strong>: Not a report parameter" in page.text
-    if isinstance(params.get("from"), list):  # neither value silently chosen
-        assert "this parameter cannot be repeated" in page.text
+    if isinstance(params.get("from"), list):  # neither value silently chosen, said once
+        assert page.text.count("this parameter cannot be repeated") == 1
     assert "No cases match" not in page.text
     for download in ("matrix", "cases"):
         response = coordinator_client.get(URL, {**params, "download": download})

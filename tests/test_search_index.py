@@ -202,6 +202,32 @@ def test_relevance_is_postgresqls_not_bm25s(client, index_dir, researcher, verif
             assert indexed[2][0] == long.reference
 
 
+def test_pages_across_the_reranked_first_matches_follow_on(
+        client, index_dir, monkeypatch, capsys):
+    """Past search_index.RERANKED (30 here) the pages continue in the index's order:
+    no case twice, none missing; an error while PostgreSQL ranks falls back wholly."""
+    populate(120, batch_size=120, seed=21)
+    call_command("update_search_index")
+    monkeypatch.setattr(search_index, "RERANKED", 30)
+    params = {"q": "human rights"}
+    total = page(client, params, indexed=True)[0]
+    assert total > 40
+    seen = []
+    for number in range(1, (total + 19) // 20 + 1):
+        seen += page(client, params, indexed=True, page_number=number)[2]
+    assert len(seen) == len(set(seen)) == total
+    assert set(seen) == set(Case.objects.filter(pk__in=matches(params)[0])
+                            .values_list("reference", flat=True))
+    with override_settings(CASEWORK_SEARCH_INDEX=None):
+        in_postgres = page(client, params, indexed=False)
+
+    def broken(*args):
+        raise RuntimeError("ranking failed")
+
+    monkeypatch.setattr(search_index, "_in_postgresql_order", broken)
+    assert page(client, params, indexed=False) == in_postgres  # answered by PostgreSQL
+
+
 def test_second_pages_follow_the_same_order(client, index_dir):
     populate(90, batch_size=50, seed=5)
     call_command("update_search_index")
