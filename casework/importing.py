@@ -128,6 +128,8 @@ class ImportReport:
     links: dict[str, str] = field(default_factory=dict)
     # Verified or published records the file changes: they go back to draft (re-vetting).
     revetted: list[str] = field(default_factory=list)
+    # reference -> the file's columns that an update changes, in the file's order
+    changes: dict[str, list[str]] = field(default_factory=dict)
     # Valid, but rolled back with the rest of its run (import_together) for errors in
     # another file.
     rolled_back: bool = False
@@ -150,6 +152,16 @@ class ImportReport:
     def counts(self) -> dict[str, int]:
         return {"created": len(self.created), "updated": len(self.updated),
                 "skipped": len(self.skipped), "errors": len(self.errors)}
+
+    def change_lines(self, limit: int = 20) -> list[str]:
+        """What each update changes, a line per record in the file's order (the first
+        `limit`, then how many more)."""
+        updates = sorted(self.changes, key=lambda reference: self.actions[reference][0])
+        lines = [f"row {self.actions[reference][0]}, {reference}: "
+                 f"{', '.join(self.changes[reference])}" for reference in updates[:limit]]
+        if len(updates) > limit:
+            lines.append(f"and {len(updates) - limit:,} more updated {self.kind}")
+        return lines
 
     def summary(self) -> str:
         verb = "would be" if self.dry_run or not self.ok or self.rolled_back else "were"
@@ -656,13 +668,15 @@ class Importer:
         if set(self.expected) != set(plan) and not self.report.errors:
             self.report.errors.append(RowError(0, "", "The file is not the one previewed."))
 
-    def _classify(self, reference: str, number: int, existing, changed: bool,
+    def _classify(self, reference: str, number: int, existing, changes: list[str],
                   links: object = None) -> str:
-        """`links`: what the row's names and addresses resolve to (see ImportReport.links)."""
+        """`changes`: the columns whose values differ from the existing record's.
+        `links`: what the row's names and addresses resolve to (see ImportReport.links)."""
         if existing is None:
             action = "created"
-        elif changed:
+        elif changes:
             action = "updated"
+            self.report.changes[reference] = changes
         else:
             action = "skipped"
         getattr(self.report, action).append(reference)
@@ -843,34 +857,42 @@ class CaseImporter(Importer):
         for plan in plans:
             plan.action = self._classify(
                 plan.reference, plan.number, plan.existing,
-                plan.existing is not None and self._changed(plan),
+                self._changes(plan) if plan.existing is not None else [],
                 links=[{role: sorted(parties) for role, parties in plan.parties.items()},
                        [self.source_ids.get(url) for url in plan.source_urls]])
         return plans
 
-    def _changed(self, plan: CasePlan) -> bool:
+    def _changes(self, plan: CasePlan) -> list[str]:
+        """The columns of the row whose values differ from the case's."""
         case = plan.existing
-        for name, value in plan.values.items():
-            current = (case.country.code or "") if name == "country" else getattr(case, name)
-            if current != value:
-                return True
+        changed = {name.removesuffix("_precision") for name, value in plan.values.items()
+                   if value != ((case.country.code or "") if name == "country"
+                                else getattr(case, name))}
         if {v.pk for v in case.violations.all()} != plan.violations:
-            return True
+            changed.add("violations")
         if {r.pk for r in case.rights.all()} != plan.rights:
-            return True
-        return self._sources_changed(plan) or self._parties_changed(plan)
+            changed.add("rights")
+        if self._sources_changed(plan):
+            changed.add("sources")
+        changed.update(self._changed_roles(plan))
+        return [column for column in self.columns if column in changed]
 
     def _sources_changed(self, plan: CasePlan) -> bool:
         """Compared by web address: a case may hold two sources with one address."""
         return {s.url for s in plan.existing.sources.all() if s.url} != set(plan.source_urls)
 
     def _parties_changed(self, plan: CasePlan) -> bool:
+        return bool(self._changed_roles(plan))
+
+    def _changed_roles(self, plan: CasePlan) -> list[str]:
+        """The role columns (defenders, lawyers, perpetrators) the row changes."""
         current = defaultdict(set)
         for involvement in plan.existing.involvements.all():
             current[involvement.role].add(
                 ("person", involvement.person_id) if involvement.person_id
                 else ("organisation", involvement.organisation_id))
-        return any(set(plan.parties[role]) != current[role] for role in ROLE_COLUMNS.values())
+        return [column for column, role in ROLE_COLUMNS.items()
+                if set(plan.parties[role]) != current[role]]
 
     # New cases are written in batches (a few queries per thousand rows, with the same
     # drafts, history and m2m history that save() would write). So are updates, with
@@ -1354,7 +1376,7 @@ class StatementImporter(Importer):
         for plan in plans:
             plan.action = self._classify(
                 plan.reference, plan.number, plan.existing,
-                plan.existing is not None and self._changed(plan),
+                self._changes(plan) if plan.existing is not None else [],
                 links=[plan.speaker, plan.organisation,
                        self.source_ids.get(plan.source_url), plan.cases])
         return plans
@@ -1374,18 +1396,21 @@ class StatementImporter(Importer):
             return statement.source_id is not None and bool(statement.source.url)
         return self.source_ids.get(plan.source_url) != statement.source_id
 
-    def _changed(self, plan: StatementPlan) -> bool:
+    def _changes(self, plan: StatementPlan) -> list[str]:
+        """The columns of the row whose values differ from the statement's."""
         statement = plan.existing
-        if any(getattr(statement, name) != value for name, value in plan.values.items()):
-            return True
+        changed = {name.removesuffix("_precision") for name, value in plan.values.items()
+                   if getattr(statement, name) != value}
         if plan.speaker != (("person", statement.speaker_id) if statement.speaker_id else None):
-            return True
+            changed.add("speaker")
         if plan.organisation != (("organisation", statement.organisation_id)
                                  if statement.organisation_id else None):
-            return True
+            changed.add("organisation")
         if self._source_changed(plan):
-            return True
-        return self._cases_changed(plan)
+            changed.add("source_url")
+        if self._cases_changed(plan):
+            changed.add("cases")
+        return [column for column in self.columns if column in changed]
 
     def _cases_changed(self, plan: StatementPlan) -> bool:
         return {case.reference for case in plan.existing.cases.all()

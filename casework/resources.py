@@ -186,6 +186,7 @@ class ExchangeResource(resources.Resource):
                     row.object_id = record.pk
                 values = dict(zip(parsed.header, cells_by_row.get(number, []), strict=False))
                 row.diff = [values.get(column, "") for column in self.columns]
+                row.casework_changes = report.changes.get(reference, [])
                 result.append_row_result(row)
                 listed += 1
         result.total_rows = len(parsed.rows)

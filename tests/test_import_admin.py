@@ -280,6 +280,11 @@ def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
     assert '<th scope="col">Action</th>' in table and "<th></th>" not in table
     assert [cell.split("<")[0] for cell in table.split('class="import-type">')[1:]] == [
         "Update", "New"]
+    # What the update changes, by column (the sample row has more than this one).
+    assert '<th scope="col">Changes</th>' in table
+    changes = [cell.split("<")[0] for cell in table.split('class="import-changes">')[1:]]
+    assert changes[0].startswith("title, location, started_on, ended_on, violations")
+    assert changes[1] == ""  # a new case
     done = confirm(coordinator_client, preview)
     message = [str(m) for m in done.wsgi_request._messages][0]
     # The admin capitalises a message's first letter: not the file's name.

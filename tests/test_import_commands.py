@@ -546,6 +546,30 @@ def test_a_dry_run_names_the_published_cases_it_would_send_back_to_draft(
     assert Case.objects.filter(status=Status.PUBLISHED).count() == 2
 
 
+def test_a_run_says_what_each_update_changes(coordinator, tmp_path):
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    rows = read_rows(SAMPLE_CASES)
+    rows[0]["title"] += " (corrected)"
+    rows[1].update(sources=rows[1]["sources"] + "; https://example.org/new",
+                   lawyers="Intigam Aliyev", ended_on="2016-10")
+    path = write_csv(tmp_path / "corrected.csv", rows)
+    for dry_run in (True, False):
+        out, _ = run("import_cases", path, user=coordinator.username, dry_run=dry_run)
+        lines = out.splitlines()
+        start = lines.index("What the updates change (row, reference: columns):")
+        assert lines[start + 1:] == ["  row 2, AZ-2016-001: title",
+                                     "  row 3, AZ-2016-002: ended_on, lawyers, sources"]
+    out, _ = run("import_cases", path, user=coordinator.username)  # again: nothing to say
+    assert "What the updates change" not in out
+    statements = read_rows(SAMPLE_STATEMENTS)
+    run("import_statements", SAMPLE_STATEMENTS, user=coordinator.username)
+    statements[2]["quote"] += " More."
+    out, _ = run("import_statements", write_csv(tmp_path / "statements.csv", statements,
+                                                STATEMENT_COLUMNS),
+                 user=coordinator.username, dry_run=True)
+    assert out.splitlines()[-1] == f"  row 4, {statements[2]['reference']}: quote"
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_refusal_at_commit_is_put_on_the_file_whose_table_refused(
         coordinator, researcher, tmp_path, monkeypatch):

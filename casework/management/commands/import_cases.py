@@ -75,6 +75,10 @@ class ImportCommand(BaseCommand):
                 self.stderr.write(f"{where}{error}")
             errors += len(report.errors)
             self.stdout.write(report.summary())
+            if report.ok and report.changes:
+                self.stdout.write("What the updates change (row, reference: columns):")
+                for line in report.change_lines():
+                    self.stdout.write(f"  {line}")
         if errors:
             raise CommandError(f"{errors} error(s): nothing was imported.")
 
