@@ -689,6 +689,12 @@ class Importer:
         return action
 
 
+def _in_file_order(changed: set[str], columns: list[str]) -> list[str]:
+    """Changed field names, in the order of the file's columns (any other last): an
+    update is one with any change, listed or not."""
+    return [c for c in columns if c in changed] + sorted(changed - set(columns))
+
+
 # ---------------------------------------------------------------------------
 # Cases
 # ---------------------------------------------------------------------------
@@ -875,7 +881,7 @@ class CaseImporter(Importer):
         if self._sources_changed(plan):
             changed.add("sources")
         changed.update(self._changed_roles(plan))
-        return [column for column in self.columns if column in changed]
+        return _in_file_order(changed, self.columns)
 
     def _sources_changed(self, plan: CasePlan) -> bool:
         """Compared by web address: a case may hold two sources with one address."""
@@ -1410,7 +1416,7 @@ class StatementImporter(Importer):
             changed.add("source_url")
         if self._cases_changed(plan):
             changed.add("cases")
-        return [column for column in self.columns if column in changed]
+        return _in_file_order(changed, self.columns)
 
     def _cases_changed(self, plan: StatementPlan) -> bool:
         return {case.reference for case in plan.existing.cases.all()
