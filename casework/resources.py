@@ -32,6 +32,7 @@ from django.db import models
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.admin import ImportExportMixin
@@ -254,6 +255,33 @@ def _typed_text(model, key: str) -> bool:
             and not field.choices)
 
 
+def describe_filters(filters: dict[str, list[str]], model) -> list[dict]:
+    """The export page's filters in words: each field's name and its values' labels
+    ("Status: Published"), beside the parameter as the audit log records it."""
+    described = []
+    for key, values in filters.items():
+        try:
+            field = model._meta.get_field(key.split("__")[0])
+        except FieldDoesNotExist:  # the search box (q), or another parameter
+            field = None
+        described.append({"key": key, "values": [_value_label(field, v) for v in values],
+                          "label": capfirst(field.verbose_name) if field else key})
+    return described
+
+
+def _value_label(field, value: str) -> str:
+    if field is None or value == TEXT_NOT_RECORDED:
+        return value
+    if field.choices:  # a status, a country, a role
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.BooleanField):
+        return str(_("yes") if value in ("1", "True", "true") else _("no"))
+    if field.is_relation and value.isascii() and value.isdigit() and len(value) <= 18:
+        record = field.related_model._base_manager.filter(pk=value).first()
+        return str(record) if record is not None else value
+    return value
+
+
 def audit_filters(params, model=Case) -> dict[str, list[str]]:
     """Which filters an export used. Text typed into a search or a text field's filter is
     left out, in the audit log as on the export page: it can be a name."""
@@ -415,7 +443,8 @@ class ExchangeAdminMixin(ImportExportMixin):
         if context is not None and "export_items" not in request.POST:
             # The form page says what the file will hold before anyone presses the button.
             context["export_count"] = self.get_export_queryset(request).count()
-            context["export_filters"] = audit_filters(request.GET, self.model)
+            context["export_filters"] = describe_filters(audit_filters(request.GET, self.model),
+                                                         self.model)
             context["export_nouns"] = (self.opts.verbose_name, self.opts.verbose_name_plural)
         return response
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from casework.models import Case
+from casework.models import Case, ViolationType
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,15 @@ def test_an_invalid_filter_in_the_export_url_goes_back_to_the_list(cases, coordi
 def test_the_export_page_says_what_the_file_will_hold(cases, coordinator_client):
     page = coordinator_client.get(f"{EXPORT_URL}?country__exact=GE").text
     assert "The file will hold 1 case: the list as filtered" in page
-    assert "<code>country__exact</code> = GE" in page
+    assert "Filters: Country: Georgia (<code>country__exact</code>)." in page
+    violation = ViolationType.objects.order_by("label").first()
+    page = coordinator_client.get(f"{EXPORT_URL}?status__exact=draft&restricted__exact=0"
+                                  f"&violations__id__exact={violation.pk}").text
+    # In words, beside the parameters as the audit log records them.
+    notice = page.split("Filters: ")[1].split("</p>")[0]
+    assert "Status: draft (<code>status__exact</code>)" in notice
+    assert "Restricted: no (<code>restricted__exact</code>)" in notice
+    assert f": {violation.label} (<code>violations__id__exact</code>)" in notice
     everything = coordinator_client.get(EXPORT_URL).text
     assert f"The file will hold {cases.count()} cases" in everything
     assert "No filter: every record you may see." in everything
@@ -116,7 +124,7 @@ def test_text_typed_into_a_field_filter_is_neither_shown_nor_recorded(cases,
     page = coordinator_client.get(url).text
     notice = page.split("The file will hold")[1].split("</p>")[0]
     assert "Second with" not in notice and "(search text not recorded)" in notice
-    assert "<code>country__exact</code> = GE" in notice
+    assert "Country: Georgia (<code>country__exact</code>)" in notice
     coordinator_client.post(url, {"format": "0", "resource": "0"})
     filters = AuditEvent.objects.get(action="export").details["filters"]
     assert filters == {"summary__icontains": ["(search text not recorded)"],
