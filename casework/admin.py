@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.text import format_lazy
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -316,6 +316,15 @@ class InvolvementInline(admin.TabularInline):
     autocomplete_fields = ["person", "organisation"]
     fields = ["role", "person", "organisation", "description", "started_on",
               "started_on_precision", "ended_on", "ended_on_precision"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """A table's fields have column headings, not labels: each field is named for
+        screen readers (axe: "Select element must have an accessible name")."""
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None:
+            widget = getattr(field.widget, "widget", field.widget)  # inside the "+" wrapper
+            widget.attrs.setdefault("aria-label", capfirst(db_field.verbose_name))
+        return field
 
 
 @admin.register(Involvement)
