@@ -78,8 +78,11 @@ def test_every_page_type_has_no_wcag_violations_and_works_without_js(demo_site, 
         # bypass_csp lets the test inject axe; the site itself never runs inline scripts.
         context = browser.new_context(viewport=viewport, bypass_csp=True)
         page = context.new_page()
-        requested = []
+        requested, missing = [], []
         page.on("request", lambda request, requested=requested: requested.append(request.url))
+        page.on("response", lambda response, missing=missing: missing.append(response.url)
+                if response.status >= 400 and response.request.resource_type != "document"
+                else None)
         failures = []
         for path in pages:
             page.goto(base + path)
@@ -98,6 +101,7 @@ def test_every_page_type_has_no_wcag_violations_and_works_without_js(demo_site, 
         assert not failures, "\n".join(failures)
         foreign = {url for url in requested if urlparse(url).netloc != host}
         assert not foreign, f"requests to other hosts: {foreign}"
+        assert not missing, f"stylesheets, images or icons not found: {missing}"
 
     # Works without JavaScript: search from the home page, then narrow with the filters.
     context = browser.new_context(java_script_enabled=False)

@@ -57,6 +57,9 @@ def test_the_coordinators_pages_have_no_wcag_violations(live_server, signed_in, 
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
                           "value": session}])
     page = context.new_page()
+    missing = []  # stylesheets, scripts, images, icons
+    page.on("response", lambda response: missing.append(response.url)
+            if response.status >= 400 and response.request.resource_type != "document" else None)
     axe = AXE.read_text()
     failures = []
 
@@ -84,3 +87,4 @@ def test_the_coordinators_pages_have_no_wcag_violations(live_server, signed_in, 
     check("import preview with errors")
     context.close()
     assert not failures, "\n".join(failures)
+    assert not missing, f"not found: {missing}"

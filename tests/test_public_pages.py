@@ -2,8 +2,10 @@
 cross-linked, the same 404 for unpublished and nonexistent records, constant queries."""
 
 import datetime
+import re
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
 from casework.models import Case, Right, Statement
@@ -300,3 +302,12 @@ def test_an_untitled_statement_has_one_name_in_lists_and_on_its_page(
     name = "Dunja Mijatović, 1 March 2017"
     assert f"<h1>{name}</h1>" in client.get(statement.get_absolute_url()).text
     assert f">{name}</a>" in client.get("/statements/").text
+
+
+def test_public_and_staff_pages_name_an_icon_that_exists(client, db):
+    """Browsers ask every site for an icon: without one, each visit logs a 404."""
+    for path in ("/", "/about/", "/admin/login/"):
+        html = client.get(path, follow=True).content.decode()
+        icon = re.search(r'<link rel="icon" href="/static/([^"]+)"', html)
+        assert icon, path
+        assert finders.find(icon.group(1)), icon.group(1)
