@@ -146,6 +146,19 @@ def test_an_export_cut_short_is_recorded_too(tricky_cases, coordinator):
         coordinator, 7, "stdout")
 
 
+@pytest.mark.parametrize("command", ["export_cases", "export_statements"])
+def test_an_output_that_cannot_be_written_is_a_plain_error_and_no_export(
+        command, tricky_cases, coordinator, tmp_path):
+    from django.core.management import CommandError
+
+    for output, reason in ((tmp_path / "no-such-folder" / "out.csv", "No such file or directory"),
+                           (tmp_path, "Is a directory")):
+        with pytest.raises(CommandError, match=f"^Cannot write {output}: {reason}.$"):
+            call_command(command, output=str(output), user=coordinator.username,
+                         stderr=StringIO())
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
 def test_export_cases_refuses_a_user_without_the_export_permission(researcher):
     from django.core.management import CommandError
 

@@ -48,6 +48,11 @@ class ExportCommand(BaseCommand):
         if options["status"]:
             queryset = queryset.filter(status=options["status"])
         output = options["output"]
+        # newline="": the csv module writes CRLF itself; a text-mode file must not touch it.
+        try:
+            stream = open(output, "w", encoding="utf-8", newline="") if output else None  # noqa: SIM115
+        except OSError as error:
+            raise CommandError(f"Cannot write {output}: {error.strerror}.") from None
         # Recorded before the first row is written, as the admin's exports are: an export
         # cut short (a broken pipe, Ctrl-C) has written rows too.
         AuditEvent.objects.record(
@@ -57,8 +62,6 @@ class ExportCommand(BaseCommand):
             output="file" if output else "stdout",
         )
         count = 0
-        # newline="": the csv module writes CRLF itself; a text-mode file must not touch it.
-        stream = open(output, "w", encoding="utf-8", newline="") if output else None  # noqa: SIM115
         write = stream.write if stream else lambda line: self.stdout.write(line, ending="")
         try:
             for number, line in enumerate(self.lines(queryset, user)):
