@@ -252,22 +252,29 @@ def read_csv(data: bytes, filename: str, columns: list[str], size: int | None = 
     csv.field_size_limit(max(csv.field_size_limit(), max_bytes()))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
+    # Column names are matched ignoring case and surrounding spaces ("Reference ").
+    # Blank lines before the header are skipped; rows keep their spreadsheet numbers
+    # (a cell with line breaks is one row), and `line` is where the last row read ends.
+    header, number, line = [], 0, 0
     try:
-        # Column names are matched ignoring case and surrounding spaces ("Reference ").
-        # Blank lines before the header are skipped; rows keep their spreadsheet numbers.
-        header_number, header = 0, []
         for cells in reader:
-            header_number += 1
-            if any(cell.strip() for cell in cells):
-                header = [name.strip().lower() for name in cells]
-                break
-        for number, cells in enumerate(reader, start=header_number + 1):
-            if any(cell.strip() for cell in cells):
+            number, line = number + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header:
                 rows.append((number, cells))
+            else:
+                header = [name.strip().lower() for name in cells]
     except csv.Error as error:
+        where = f"{filename}, row {number + 1} (line {line + 1})"
+        if "end of data" in str(error):
+            raise ImportFileError(
+                f"{where}: a quote opens a cell there and is never closed, so the rest of "
+                'the file would be one cell. Close it, or write a quote inside a cell as two ("").'
+            ) from None
         raise ImportFileError(
-            f"{filename} is not a readable CSV file ({error} near line {reader.line_num}: "
-            "a quote left open?)."
+            f"{where} is not readable as CSV ({error}): a quote left open, or a quote inside "
+            'a cell not written as two ("")?'
         ) from None
     problems = []
     seen = set()

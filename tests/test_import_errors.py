@@ -129,7 +129,8 @@ def test_a_row_with_the_wrong_number_of_cells_is_an_error(coordinator, tmp_path)
     ("reference,title\nAZ-1,Café".encode("latin-1"), "is not UTF-8 text"),
     (b"reference\x00,title\n", "is not a readable CSV file"),
     (b"PK\x03\x04\x14\x00\x06\x00", "is a spreadsheet or zip file, not CSV"),
-    (",".join(CASE_COLUMNS).encode() + b'\nAZ-1,"unclosed', "a quote left open?"),
+    (",".join(CASE_COLUMNS).encode() + b'\nAZ-1,"unclosed',
+     "empty.csv, row 2 (line 2): a quote opens a cell there and is never closed"),
 ])
 def test_unreadable_files_get_a_clear_message(coordinator, tmp_path, content, expected):
     path = tmp_path / "empty.csv"
@@ -137,6 +138,24 @@ def test_unreadable_files_get_a_clear_message(coordinator, tmp_path, content, ex
     message, _ = import_failure(path, user=coordinator.username)
     assert expected in message
     assert "Traceback" not in message
+
+
+def test_a_quote_left_open_is_put_on_the_row_where_it_opens(coordinator, tmp_path):
+    """Not on the last line, where the reader found out: on the row (as a spreadsheet
+    numbers them: a cell with line breaks is one row) and the line of a text editor."""
+    first = case_row(reference="AZ-2020-001", summary="Two\nlines")
+    opened = case_row(reference="AZ-2020-002", title="Open quote title")
+    later = [case_row(reference=f"AZ-2020-{n:03d}") for n in range(3, 9)]
+    data = csv_bytes([first, opened, *later]).replace(b"Open quote title", b'"Open quote title')
+    path = tmp_path / "cases.csv"
+    path.write_bytes(data)
+    message, _ = import_failure(path, user=coordinator.username)
+    assert message.startswith("cases.csv, row 3 (line 4): a quote opens a cell there")
+    # The same quote, closed further on by a quoted cell: the reader stops there instead.
+    path.write_bytes(data.replace(b"AZ-2020-006,", b'AZ-2020-006,"x",', 1))
+    message, _ = import_failure(path, user=coordinator.username)
+    assert message.startswith("cases.csv, row 3 (line 4) is not readable as CSV (")
+    assert nothing_written()
 
 
 def test_files_over_the_size_limit_are_refused(coordinator, tmp_path, settings):
