@@ -1461,6 +1461,8 @@ class StatementImporter(Importer):
                 keep = [] if creating else self._hidden_links(plan.existing)
                 if not creating:
                     self._withdraw(statement)
+                # save() clears the reason; the history entry of the new links needs it.
+                statement._change_reason = f"import from {self.filename}"
                 statement.cases.set([self.case_ids[ref] for ref in plan.cases] + keep)
             self.report.records[plan.reference] = (plan.number, statement)
 

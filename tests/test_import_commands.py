@@ -112,6 +112,29 @@ def test_imported_records_are_drafts_attributed_to_the_importer(coordinator):
     assert event.details["outcome"] == "imported"
 
 
+def test_every_history_entry_of_an_imported_statement_names_the_file(coordinator, tmp_path):
+    """Creating a statement and linking its cases are two history entries (the links
+    come after the save): both say who imported it from which file, and so does a
+    re-import that changes only the cases."""
+    run("import_statements", SAMPLE_STATEMENTS, user=coordinator.username,
+        cases=str(SAMPLE_CASES))
+    statement = Statement.objects.get(reference="ST-2016-002")
+    entries = list(statement.history.all())
+    assert len(entries) >= 2
+    assert {(e.history_user, e.history_change_reason) for e in entries} == {
+        (coordinator, "import from statements.csv")}
+    rows = read_rows(SAMPLE_STATEMENTS)
+    for row in rows:
+        if row["reference"] == "ST-2016-002":
+            row["cases"] = "AZ-2016-004; AZ-2016-005"
+    run("import_statements", write_csv(tmp_path / "relinked.csv", rows,
+                                       columns=STATEMENT_COLUMNS), user=coordinator.username)
+    new = statement.history.exclude(history_id__in=[e.history_id for e in entries])
+    assert new.exists()
+    assert {(e.history_user, e.history_change_reason) for e in new} == {
+        (coordinator, "import from relinked.csv")}
+
+
 def test_imported_people_are_not_public_by_default(coordinator):
     run("import_cases", SAMPLE_CASES, user=coordinator.username)
     giyas = Person.objects.get(name="Giyas Ibrahimov")
