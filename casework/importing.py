@@ -313,6 +313,11 @@ _FOLD = str.maketrans({
 })
 
 
+# Spaces and invisible characters (a byte order mark pasted in, say) around a one-line
+# value. Not tabs or carriage returns: a value may start with one, and our own export
+# writes it (made inert) so that the import restores it.
+_AROUND = re.compile(rf"^(?:[ \u00a0]|{INVISIBLE.pattern})+|(?:[ \u00a0]|{INVISIBLE.pattern})+$")
+
 _JOINERS = re.compile("[\u200c\u200d]")  # kept in names, ignored when matching them
 
 
@@ -442,6 +447,8 @@ class Importer:
     def _text(self, row, column: str, errs: _RowErrors, max_length: int | None,
               required: bool = False, one_line: bool = False) -> str:
         value = row[column]
+        if one_line:  # as the admin's forms keep it: without spaces around it
+            value = _AROUND.sub("", value)
         if required and not value.strip():
             errs.add(column, "is empty; it is required")
         if one_line and "\n" in value:
