@@ -291,6 +291,15 @@ def read_csv(data: bytes, filename: str, columns: list[str], size: int | None = 
     unknown = [c for c in unknown if c]
     if unknown:
         problems.append(f"Unknown column(s): {', '.join(repr(c) for c in unknown)}.")
+    if missing:
+        # A spreadsheet set to another list separator ("CSV" from a European Excel).
+        for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+            names = {cell.strip() for cell in ",".join(header).replace(separator, ",").split(",")}
+            if any(separator in cell for cell in header) and len(names & set(columns)) > len(
+                    columns) // 2:
+                problems.insert(0, f"The columns are separated by {name}, not commas: save "
+                                   'the file from your spreadsheet as "CSV UTF-8 (comma '
+                                   'delimited)".')
     if missing or unknown or "" in header:
         problems.append(f"Expected the header: {','.join(columns)}")
     if problems:

@@ -170,6 +170,20 @@ def test_a_quote_left_open_is_put_on_the_row_where_it_opens(coordinator, tmp_pat
     assert nothing_written()
 
 
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_separated_by_semicolons_or_tabs_is_named_so(coordinator, tmp_path,
+                                                             separator, name):
+    path = tmp_path / "excel.csv"
+    path.write_text(separator.join(CASE_COLUMNS) + "\r\n"
+                    + separator.join(["AZ-2020-001", "A case", "AZ"] + [""] * 10) + "\r\n")
+    message, _ = import_failure(path, user=coordinator.username)
+    assert message.splitlines()[:2] == [
+        "excel.csv: the header row is not right.",
+        f'The columns are separated by {name}, not commas: save the file from your '
+        'spreadsheet as "CSV UTF-8 (comma delimited)".']
+    assert nothing_written()
+
+
 def test_files_over_the_size_limit_are_refused(coordinator, tmp_path, settings):
     settings.CASEWORK_IMPORT_MAX_BYTES = 1000
     path = write_csv(tmp_path / "big.csv", [case_row(summary="x" * 2000)])
