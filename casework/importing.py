@@ -166,7 +166,7 @@ class ImportReport:
     def summary(self) -> str:
         verb = "would be" if self.dry_run or not self.ok or self.rolled_back else "were"
         if not self.ok:
-            head = f"{self.filename}: {len(self.errors)} error(s); nothing was imported."
+            head = f"{self.filename}: {counted(len(self.errors), 'error')}; nothing was imported."
         elif self.rolled_back:
             head = (f"{self.filename}: no errors, but nothing was imported: another file of "
                     "this run has errors.")
@@ -178,21 +178,24 @@ class ImportReport:
         else:
             noun, created_verb = self.kind, verb
         parts = [
-            f"{created} {noun} {created_verb} created, {len(self.updated)} updated, "
-            f"{len(self.skipped)} unchanged (skipped)."
+            f"{created:,} {noun} {created_verb} created, {len(self.updated):,} updated, "
+            f"{len(self.skipped):,} unchanged (skipped)."
         ]
-        related = ", ".join(f"{n} {kind}" for kind, n in self.new_related.items() if n)
+        related = ", ".join(counted(n, SINGULAR[kind], kind)
+                            for kind, n in self.new_related.items() if n)
         if related:
             parts.append(f"New related records (as drafts): {related}.")
+        one = len(self.revetted) == 1
         if self.revetted and verb == "were":
-            parts.append(f"{len(self.revetted)} of them were verified or published: they went "
-                         "back to draft for re-vetting, off the public site until published "
-                         "again.")
+            parts.append(f"{len(self.revetted)} of them {'was' if one else 'were'} verified or "
+                         f"published: {'it' if one else 'they'} went back to draft for "
+                         "re-vetting, off the public site until published again.")
         elif self.revetted:
             named = ", ".join(self.revetted[:10]) + (
                 f" and {len(self.revetted) - 10} more" if len(self.revetted) > 10 else "")
-            parts.append(f"{len(self.revetted)} of the {self.kind} to update are verified or "
-                         f"published ({named}): they would go back to draft for re-vetting, "
+            parts.append(f"{len(self.revetted)} of the {self.kind} to update "
+                         f"{'is' if one else 'are'} verified or published ({named}): "
+                         f"{'it' if one else 'they'} would go back to draft for re-vetting, "
                          "off the public site until published again.")
         return " ".join([head, *parts])
 
@@ -207,6 +210,15 @@ class ParsedFile:
     filename: str
     header: list[str]
     rows: list[tuple[int, list[str]]]  # (row number, cells); blank rows left out
+
+
+SINGULAR = {"people": "person", "organisations": "organisation", "sources": "source",
+            "cases": "case", "statements": "statement"}
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """ "1 error", "2 errors", "1,200 people"."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def _size(n: int) -> str:
@@ -422,6 +434,8 @@ class Importer:
 
     def _tick(self, phase: str, done: int, total: int) -> None:
         if self.progress and (done % self.PROGRESS_EVERY == 0 or done == total):
+            if phase == "writing" and self.dry_run:
+                phase = "writing (a dry run: undone at the end)"
             self.progress(phase, done, total)
 
     def _load_name_indexes(self) -> None:
@@ -1384,7 +1398,7 @@ class StatementImporter(Importer):
             organisation = self._organisation(self._one_name(row, "organisation", errs),
                                               "organisation", errs, 1, preferred_org)
             if not split_multi(row["speaker"]) and not split_multi(row["organisation"]):
-                errs.add("speaker", "and organisation are both empty; give at least one")
+                errs.add("speaker", "is empty, and so is organisation; give at least one")
             if not values["quote"].strip() and not (statement is not None and statement.title):
                 errs.add("quote", "is empty; it is required")
             source_url = ""

@@ -34,6 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from import_export import resources
 from import_export.admin import ImportExportMixin
 from import_export.fields import Field
@@ -420,8 +421,10 @@ class ExchangeAdminMixin(ImportExportMixin):
             return super().process_import(request, **kwargs)
         except FileNotFoundError:  # cleared by clear_import_uploads (casework.uploads)
             messages.error(request, _(
-                "The uploaded file is no longer on the server (uploads whose preview is not "
-                "confirmed are deleted after a while). Please upload it again."))
+                "The uploaded file is no longer on the server: it was imported already (the "
+                "audit log says so), or its preview waited too long to be confirmed (such "
+                "uploads are deleted after a while). Nothing was imported now; to import "
+                "it, upload it again."))
         except (PreviewMismatch, ImportFileError, IndexError, ValueError):
             # A confirm step that is not the one this user's preview produced (edited,
             # replayed by someone else, or for another kind of record): nothing is read.
@@ -459,8 +462,9 @@ class ExchangeAdminMixin(ImportExportMixin):
         report = getattr(result, "casework_report", None)
         if report is not None and report.errors:
             # The file changed nothing (all or nothing); say why.
-            messages.error(request, _("Nothing was imported: %(n)d error(s).") % {
-                "n": len(report.errors)})
+            messages.error(request, ngettext(
+                "Nothing was imported: %(n)d error.", "Nothing was imported: %(n)d errors.",
+                len(report.errors)) % {"n": len(report.errors)})
             for error in report.errors[:50]:
                 messages.error(request, str(error))
             return HttpResponseRedirect(

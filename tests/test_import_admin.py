@@ -43,6 +43,9 @@ def test_coordinator_previews_then_confirms_an_import(coordinator_client, coordi
     event = AuditEvent.objects.get(action="import")
     assert (event.actor, event.details["file"], event.details["created"]) == (
         coordinator, "cases.csv", 5)
+    again = coordinator_client.post(PROCESS_URL, _confirm_data(preview), follow=True)
+    assert "it was imported already" in again.text
+    assert Case.objects.count() == 5
 
 
 def test_the_preview_lists_every_error_with_row_and_column(coordinator_client):
@@ -168,7 +171,7 @@ def test_the_confirmation_cannot_name_a_file_outside_the_upload_directory(coordi
     data = {name: form.initial[name] for name in form.fields}
     data["import_file_name"] = "/etc/passwd"
     response = coordinator_client.post(PROCESS_URL, data, follow=True)
-    assert "Please upload it again" in response.text and "root:" not in response.text
+    assert "upload it again" in response.text and "root:" not in response.text
     assert not Case.objects.exists()
     # The storage itself refuses anything but a bare name in its directory.
     from django.core.exceptions import SuspiciousOperation
@@ -290,7 +293,7 @@ def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
     # The admin capitalises a message's first letter: not the file's name.
     assert message.startswith("File cases.csv: imported.")
     assert "1 case was created, 1 updated" in message
-    assert "1 of them were verified or published: they went back to draft" in message
+    assert "1 of them was verified or published: it went back to draft" in message
 
 
 def test_a_large_file_can_be_confirmed_and_its_plan_waits_on_the_server(

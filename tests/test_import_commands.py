@@ -257,7 +257,17 @@ def test_long_imports_show_progress(coordinator, tmp_path):
     path = write_csv(tmp_path / "many.csv", rows)
     out, err = run("import_cases", path, user=coordinator.username, dry_run=True)
     assert "checking: 1,000/1,000 rows" in err
-    assert "1000 cases would be created" in out
+    assert "writing (a dry run: undone at the end): 1,000/1,000 rows" in err
+    assert "1,000 cases would be created" in out
+    assert not Case.objects.exists()
+
+
+def test_the_summary_counts_in_words(coordinator, tmp_path):
+    path = write_csv(tmp_path / "one.csv", [case_row(defenders="Ann One",
+                                                     sources="https://example.org/1")])
+    out, _ = run("import_cases", path, user=coordinator.username)
+    assert out.startswith("one.csv: imported. 1 case was created, 0 updated, 0 unchanged "
+                          "(skipped). New related records (as drafts): 1 person, 1 source.")
 
 
 @pytest.mark.parametrize("bulk", [True, False])

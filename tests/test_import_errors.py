@@ -53,7 +53,7 @@ def test_every_error_of_the_file_is_listed_and_nothing_is_written(coordinator, t
         "row 8, reference: AZ-2020-001 appears twice in this file (first on row 2)",
         "row 9, location: is 201 characters long; the limit is 200",
     ]
-    assert message == "10 error(s): nothing was imported."
+    assert message == "10 errors: nothing was imported."
     assert nothing_written()
     # An unknown term is never added to the vocabulary.
     assert not ViolationType.objects.filter(slug__iexact="torture").exists()
@@ -225,12 +225,12 @@ def test_an_error_in_the_statements_file_also_rolls_back_its_cases(coordinator, 
             if line.startswith("statements.csv: row ")] == [
         'row 3, said_on: "2016-02-30" is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)',
         "row 3, cases: AZ-2099-999 is not a case in the database or in this import",
-        "row 4, speaker: and organisation are both empty; give at least one",
+        "row 4, speaker: is empty, and so is organisation; give at least one",
         "row 4, quote: is empty; it is required",
         # Every error of the row, the missing speaker too (pt-BR below is a language code).
         'row 5, language: "English" is not a language code (use ISO 639-1, e.g. en, az, ru)',
         'row 5, said_on: "2016-13" is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)',
-        "row 5, speaker: and organisation are both empty; give at least one",
+        "row 5, speaker: is empty, and so is organisation; give at least one",
         "row 6, speaker_title: holds a line break, but it is one line (a double quote left "
         "open may have joined rows of the file into this cell)",
         # Longer than the column (8): refused here, not by the database at the end.

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from casework.importing import ImportFileError, import_together, max_bytes, read_csv
+from casework.importing import ImportFileError, counted, import_together, max_bytes, read_csv
 
 
 class ImportCommand(BaseCommand):
@@ -80,7 +80,7 @@ class ImportCommand(BaseCommand):
                 for line in report.change_lines():
                     self.stdout.write(f"  {line}")
         if errors:
-            raise CommandError(f"{errors} error(s): nothing was imported.")
+            raise CommandError(f"{counted(errors, 'error')}: nothing was imported.")
 
 
 class Command(ImportCommand):
