@@ -66,6 +66,7 @@ from casework.models import (
     Statement,
     Status,
     ViolationType,
+    language_tag,
     reference_validator,
 )
 from casework.search import refresh_later, refresh_search_documents
@@ -1374,11 +1375,12 @@ class StatementImporter(Importer):
                 "speaker_title": self._text(row, "speaker_title", errs, 200, one_line=True),
                 "quote": row["quote"],
             }
-            language = row["language"].strip() or "en"
-            try:  # the model's rules: a code, at most 8 characters
+            written = row["language"].strip()
+            language = language_tag(written) if written else "en"
+            try:  # the model's rules
                 Statement._meta.get_field("language").run_validators(language)
             except ValidationError:
-                errs.add("language", f'"{language}" is not a language code (use ISO 639-1, '
+                errs.add("language", f'"{written}" is not a language code (use ISO 639-1, '
                                      "e.g. en, az, ru)")
             values["language"] = language
             said, said_precision = self._date(row, "said_on", errs)

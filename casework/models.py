@@ -444,10 +444,20 @@ def partial_date_fields(verbose: str):
 # Sources
 # ---------------------------------------------------------------------------
 
-# An ISO 639 code, optionally with a region or script (BCP 47): en, az, ru, pt-BR, sr-Latn.
+# An ISO 639 code, optionally with a region or script (BCP 47): en, az, ru, pt-BR, sr-Latn,
+# in any case: Statement.clean() and the import write it as BCP 47 does (language_tag).
 language_code_validator = RegexValidator(
-    r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$", code="language_code",
+    r"^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$", code="language_code",
     message=_("Not a language code: use ISO 639-1, e.g. en, az, ru."))
+
+
+def language_tag(value: str) -> str:
+    """A language code as BCP 47 writes it: "EN" -> "en", "pt-br" -> "pt-BR", "sr-latn"
+    -> "sr-Latn" (the language in small letters, a script capitalised, a region in
+    capitals). Anything else is left for the validator to refuse."""
+    language, *rest = value.strip().replace("_", "-").split("-")
+    return "-".join([language.lower(), *(part.title() if len(part) == 4 else part.upper()
+                                         for part in rest)])
 
 # CSV files list several names or web addresses in one cell, separated by ";"
 # (docs/csv-format.md): a name or an address holding one would not survive the round trip.
@@ -931,7 +941,7 @@ class Statement(PartialDateMixin, ReviewableModel):
     quote = models.TextField(blank=True, help_text=_("The words as said; or leave empty and "
                                                      "give the statement's title."))
     language = models.CharField(
-        max_length=8, default="en", validators=[language_code_validator],
+        max_length=16, default="en", validators=[language_code_validator],
         help_text=_("ISO 639-1 code, e.g. en, az, ru (pt-BR with a region)."),
     )
     source = models.ForeignKey(
@@ -946,6 +956,10 @@ class Statement(PartialDateMixin, ReviewableModel):
                        "said_on", "said_on_precision", "quote", "language", "source_id")
     PUBLIC_FIELDS = ("reference", "title", "speaker_title", "said_on", "said_on_precision", "quote",
                      "language", "published_at")
+
+    def clean(self):
+        super().clean()
+        self.language = language_tag(self.language)
 
     @property
     def language_name(self) -> str:
