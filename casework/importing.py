@@ -765,10 +765,40 @@ def _vocabulary(model) -> dict[str, int]:
     return found
 
 
-# English names matched as people's names are (case, accents, spacing: "Cote d'Ivoire"),
-# with the short forms English-language reports use for two of them.
-_COUNTRY_NAMES = {normalise_name(str(name)): code for code, name in countries} | {
-    "united states": "US", "usa": "US", "uk": "GB"}
+# English names, matched as people's names are (case, accents, spacing: "Cote d'Ivoire")
+# and without a leading "the": the names django-countries shows, ISO 3166's own (with
+# their bracketed part either way round: "Moldova (the Republic of)", "Republic of
+# Moldova", "Moldova, Republic of"), former names ("Swaziland"), and the short forms
+# English-language reports use.
+_COUNTRY_ALIASES = {
+    "united states": "US", "usa": "US", "u.s.": "US", "u.s.a.": "US", "uk": "GB",
+    "u.k.": "GB", "great britain": "GB", "britain": "GB", "ivory coast": "CI", "burma": "MM",
+    "vatican": "VA", "vatican city": "VA", "kyrgyz republic": "KG", "bosnia": "BA",
+}
+_BRACKETED = re.compile(r"^(.+?) \((?:the )?(.+)\)$", re.IGNORECASE)
+
+
+def _country_key(name: str) -> str:
+    return normalise_name(name).removeprefix("the ")
+
+
+def _country_names() -> dict[str, str]:
+    from django_countries.data import COUNTRIES as ISO_NAMES
+
+    names: dict[str, str] = {}
+    spelled = [(code, str(name)) for code, name in ISO_NAMES.items()]
+    spelled += [(code, str(name)) for code, old in countries.OLD_NAMES.items() for name in old]
+    for code, name in spelled:
+        names[_country_key(name)] = code
+        if bracketed := _BRACKETED.match(name):
+            base, part = bracketed.groups()
+            names[_country_key(f"{part} {base}")] = code
+            names[_country_key(f"{base}, {part}")] = code
+    names |= {_country_key(str(name)): code for code, name in countries}  # as shown
+    return names | _COUNTRY_ALIASES
+
+
+_COUNTRY_NAMES = _country_names()
 
 
 def country_code(value: str) -> str | None:
@@ -777,7 +807,7 @@ def country_code(value: str) -> str | None:
         return None
     if len(value) == 2 and value.upper() in countries:
         return value.upper()
-    return _COUNTRY_NAMES.get(normalise_name(value)) or countries.by_name(value) or None
+    return _COUNTRY_NAMES.get(_country_key(value)) or countries.by_name(value) or None
 
 
 def _current_parties(case: Case) -> dict[str, dict[str, list[Party]]]:

@@ -147,7 +147,8 @@ FORMAT_MODULE_PATH = ["casework.formats"]
 
 # ISO 3166-1 has no code for Kosovo; XK is the user-assigned code the European Commission,
 # the OSCE, the Council of Europe and most data sets use for it.
-COUNTRIES_OVERRIDE = {"XK": "Kosovo"}
+# django-countries 9 names NR "Naoero" (its endonym); reports and pages in English say Nauru.
+COUNTRIES_OVERRIDE = {"XK": "Kosovo", "NR": "Nauru"}
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
