@@ -56,6 +56,7 @@ from casework.exchange import (
 )
 from casework.models import (
     EDITED_AFTER_VERIFICATION,
+    NAME_WITHHELD,
     Case,
     Involvement,
     Organisation,
@@ -536,6 +537,11 @@ class Importer:
         them, so a name written twice keeps two namesakes (two "Anonymous" defenders)."""
         key = normalise_name(name)
         if not key:
+            return None
+        if key == normalise_name(str(NAME_WITHHELD)):  # the public download's stand-in
+            errs.add(column, f'name #{position} is "{name}", which the public download writes '
+                             "for a person whose name it may not show: it names nobody. Edit "
+                             "an export from the admin or export_cases instead")
             return None
         if preferred and preferred.get(key):
             party = preferred[key][0]

@@ -444,6 +444,9 @@ def partial_date_fields(verbose: str):
 # Sources
 # ---------------------------------------------------------------------------
 
+# What the public sees for a person whose identity is not public and who has no pseudonym.
+NAME_WITHHELD = _("Name withheld")
+
 # An ISO 639 code, optionally with a region or script (BCP 47): en, az, ru, pt-BR, sr-Latn,
 # in any case: Statement.clean() and the import write it as BCP 47 does (language_tag).
 language_code_validator = RegexValidator(
@@ -642,7 +645,7 @@ class Person(ReviewableModel):
     def public_name(self) -> str:
         if self.identity_public:
             return self.name
-        return self.pseudonym or str(_("Name withheld"))
+        return self.pseudonym or str(NAME_WITHHELD)
 
     @staticmethod
     def public_name_expression() -> models.Expression:
@@ -652,7 +655,7 @@ class Person(ReviewableModel):
         return models.Case(
             models.When(identity_public=True, then=models.F("name")),
             default=Coalesce(NullIf(models.F("pseudonym"), models.Value("")),
-                             models.Value(str(_("Name withheld")))),
+                             models.Value(str(NAME_WITHHELD))),
             output_field=models.CharField(),
         )
 

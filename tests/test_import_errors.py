@@ -184,6 +184,22 @@ def test_a_file_separated_by_semicolons_or_tabs_is_named_so(coordinator, tmp_pat
     assert nothing_written()
 
 
+def test_the_public_downloads_stand_in_for_a_withheld_name_names_nobody(coordinator, tmp_path):
+    """Re-importing an edited public download would otherwise replace the defender with
+    a new person called "Name withheld"."""
+    path = write_csv(tmp_path / "cases.csv", [
+        case_row(defenders="Name withheld; Ann One", perpetrators="name  WITHHELD")])
+    _, err = import_failure(path, user=coordinator.username)
+    assert err.splitlines() == [
+        'row 2, defenders: name #1 is "Name withheld", which the public download writes for '
+        "a person whose name it may not show: it names nobody. Edit an export from the admin "
+        "or export_cases instead",
+        'row 2, perpetrators: name #1 is "name  WITHHELD", which the public download writes '
+        "for a person whose name it may not show: it names nobody. Edit an export from the "
+        "admin or export_cases instead"]
+    assert nothing_written()
+
+
 def test_files_over_the_size_limit_are_refused(coordinator, tmp_path, settings):
     settings.CASEWORK_IMPORT_MAX_BYTES = 1000
     path = write_csv(tmp_path / "big.csv", [case_row(summary="x" * 2000)])
