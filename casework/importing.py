@@ -473,7 +473,7 @@ class Importer:
               required: bool = False, one_line: bool = False) -> str:
         value = row[column]
         if one_line:  # as the admin's forms keep it: without spaces around it
-            value = _AROUND.sub("", value)
+            value = trimmed(value)
         if required and not value.strip():
             errs.add(column, "is empty; it is required")
         if one_line and "\n" in value:
@@ -784,6 +784,23 @@ _COUNTRY_ALIASES = {
 _BRACKETED = re.compile(r"^(.+?) \((?:the )?(.+)\)$", re.IGNORECASE)
 
 
+def trimmed(value: str) -> str:
+    return _AROUND.sub("", value)
+
+
+def keep_as_stored(values: dict, record, cleaners: dict) -> None:
+    """Where the file's value is the record's own once cleaned as the import now cleans
+    it (spaces around a title, a language code's case), keep the stored value: an
+    export of a record saved before is re-imported unchanged, not as an edit that would
+    send a published record back to draft."""
+    if record is None:
+        return
+    for name, clean in cleaners.items():
+        stored = getattr(record, name)
+        if stored != values[name] and clean(stored) == values[name]:
+            values[name] = stored
+
+
 def _country_key(name: str) -> str:
     return normalise_name(name).removeprefix("the ")
 
@@ -931,6 +948,7 @@ class CaseImporter(Importer):
                 parties[role] = list(dict.fromkeys(p for p in matched if p is not None))
             if errs.count or not reference:
                 continue
+            keep_as_stored(values, case, {"title": trimmed, "location": trimmed})
             plans.append(CasePlan(number, reference, values, chosen["violations"],
                                   chosen["rights"], urls, parties, case))
         self._load_sources(all_urls)
@@ -1419,6 +1437,7 @@ class StatementImporter(Importer):
                 errs.add("language", f'"{written}" is not a language code (use ISO 639-1, '
                                      "e.g. en, az, ru)")
             values["language"] = language
+            keep_as_stored(values, statement, {"speaker_title": trimmed, "language": language_tag})
             said, said_precision = self._date(row, "said_on", errs)
             values.update(said_on=said, said_on_precision=said_precision)
             preferred_speaker = {}
