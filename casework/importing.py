@@ -336,10 +336,11 @@ _FOLD = str.maketrans({
 })
 
 
-# Spaces and invisible characters (a byte order mark pasted in, say) around a one-line
-# value. Not tabs or carriage returns: a value may start with one, and our own export
-# writes it (made inert) so that the import restores it.
-_AROUND = re.compile(rf"^(?:[ \u00a0]|{INVISIBLE.pattern})+|(?:[ \u00a0]|{INVISIBLE.pattern})+$")
+# Around a one-line value: spaces, non-breaking spaces, and what pasting leaves invisible
+# there (soft hyphen, zero-width space, word joiner, byte order mark). Not tabs or carriage
+# returns: a value may start with one, and our own export writes it (made inert) so that
+# the import restores it. Not direction marks: one may hold right-to-left text in place.
+_AROUND = " \u00a0\u00ad\u200b\u2060\ufeff"
 
 _JOINERS = re.compile("[\u200c\u200d]")  # kept in names, ignored when matching them
 
@@ -785,7 +786,7 @@ _BRACKETED = re.compile(r"^(.+?) \((?:the )?(.+)\)$", re.IGNORECASE)
 
 
 def trimmed(value: str) -> str:
-    return _AROUND.sub("", value)
+    return value.strip(_AROUND)
 
 
 def keep_as_stored(values: dict, record, cleaners: dict) -> None:

@@ -105,15 +105,18 @@ def test_a_quote_left_open_that_joins_rows_is_caught(coordinator, tmp_path):
 
 
 def test_one_line_cells_are_trimmed(coordinator, tmp_path):
-    """As the admin's forms keep a title: no spaces or invisible characters around it
-    (a byte order mark pasted in with it, say). A leading tab or carriage return stays:
+    """No spaces or invisible characters around a title (a byte order mark pasted in
+    with it, say). A leading tab or carriage return stays:
     our own export writes one (made inert) when a value starts with it."""
     path = tmp_path / "cases.csv"
     write_csv(path, [case_row(reference="AZ-2020-001", title="\ufeff  Padded title \u200b",
-                              location="\u00a0Baku ")])
+                              location="\u00a0Baku "),
+                     # A direction mark at the end holds right-to-left text in place.
+                     case_row(reference="AZ-2020-002", title="\u0645\u062a\u0646!\u200f ")])
     call_command("import_cases", str(path), user=coordinator.username, stdout=StringIO())
-    case = Case.objects.get()
+    case = Case.objects.get(reference="AZ-2020-001")
     assert (case.title, case.location) == ("Padded title", "Baku")
+    assert Case.objects.get(reference="AZ-2020-002").title == "\u0645\u062a\u0646!\u200f"
 
 
 def test_headers_match_ignoring_case_and_spaces_and_long_cells_are_read(coordinator, tmp_path):
