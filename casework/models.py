@@ -448,19 +448,22 @@ def partial_date_fields(verbose: str):
 NAME_WITHHELD = _("Name withheld")
 
 # An ISO 639 code, optionally with a region or script (BCP 47): en, az, ru, pt-BR, sr-Latn,
-# in any case: Statement.clean() and the import write it as BCP 47 does (language_tag).
+# in any case and with "_" for "-": Statement.clean() and the import write it as BCP 47
+# does (language_tag).
 language_code_validator = RegexValidator(
-    r"^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$", code="language_code",
+    r"^[a-zA-Z]{2,3}([-_][A-Za-z0-9]{2,4}){0,2}$", code="language_code",
     message=_("Not a language code: use ISO 639-1, e.g. en, az, ru."))
 
 
 def language_tag(value: str) -> str:
-    """A language code as BCP 47 writes it: "EN" -> "en", "pt-br" -> "pt-BR", "sr-latn"
-    -> "sr-Latn" (the language in small letters, a script capitalised, a region in
-    capitals). Anything else is left for the validator to refuse."""
+    """A language code as BCP 47 writes it: "EN" -> "en", "pt_br" -> "pt-BR", "sr-latn"
+    -> "sr-Latn", "zh-YUE" -> "zh-yue" (a script of four letters capitalised, a region
+    of two in capitals, everything else in small letters). Anything else is left for the
+    validator to refuse."""
     language, *rest = value.strip().replace("_", "-").split("-")
-    return "-".join([language.lower(), *(part.title() if len(part) == 4 else part.upper()
-                                         for part in rest)])
+    return "-".join([language.lower(), *(
+        part.title() if len(part) == 4 else part.upper() if len(part) == 2 else part.lower()
+        for part in rest)])
 
 # CSV files list several names or web addresses in one cell, separated by ";"
 # (docs/csv-format.md): a name or an address holding one would not survive the round trip.

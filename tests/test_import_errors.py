@@ -225,16 +225,18 @@ def test_a_byte_order_mark_is_accepted(coordinator, tmp_path):
 def test_language_codes_are_written_as_bcp_47_writes_them(coordinator, tmp_path):
     path = write_csv(tmp_path / "statements.csv", [
         statement_row(reference=f"ST-2020-00{n}", language=language)
-        for n, language in enumerate(["EN", "pt-br", "az-latn-az", "", "sr_Latn"], start=1)
+        for n, language in enumerate(["EN", "pt-br", "az-latn-az", "", "sr_Latn", "ZH-YUE",
+                                      "es-419"], start=1)
     ], STATEMENT_COLUMNS)
     call_command("import_statements", str(path), user=coordinator.username, stdout=StringIO())
     assert list(Statement.objects.order_by("reference").values_list("language", flat=True)) == [
-        "en", "pt-BR", "az-Latn-AZ", "en", "sr-Latn"]
+        "en", "pt-BR", "az-Latn-AZ", "en", "sr-Latn", "zh-yue", "es-419"]
     # The admin's forms (a model form cleans its instance) store them the same way.
     statement = Statement.objects.get(reference="ST-2020-001")
-    statement.language = "PT-br"
-    statement.full_clean()
-    assert statement.language == "pt-BR"
+    for written, stored in (("PT-br", "pt-BR"), ("pt_BR", "pt-BR")):
+        statement.language = written
+        statement.full_clean()
+        assert statement.language == stored
 
 
 def test_an_error_in_the_statements_file_also_rolls_back_its_cases(coordinator, tmp_path):

@@ -14,11 +14,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='historicalstatement',
             name='language',
-            field=models.CharField(default='en', help_text='ISO 639-1 code, e.g. en, az, ru (pt-BR with a region).', max_length=16, validators=[django.core.validators.RegexValidator('^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$', code='language_code', message='Not a language code: use ISO 639-1, e.g. en, az, ru.')]),
+            field=models.CharField(default='en', help_text='ISO 639-1 code, e.g. en, az, ru (pt-BR with a region).', max_length=16, validators=[django.core.validators.RegexValidator('^[a-zA-Z]{2,3}([-_][A-Za-z0-9]{2,4}){0,2}$', code='language_code', message='Not a language code: use ISO 639-1, e.g. en, az, ru.')]),
         ),
         migrations.AlterField(
             model_name='statement',
             name='language',
-            field=models.CharField(default='en', help_text='ISO 639-1 code, e.g. en, az, ru (pt-BR with a region).', max_length=16, validators=[django.core.validators.RegexValidator('^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,4}){0,2}$', code='language_code', message='Not a language code: use ISO 639-1, e.g. en, az, ru.')]),
+            field=models.CharField(default='en', help_text='ISO 639-1 code, e.g. en, az, ru (pt-BR with a region).', max_length=16, validators=[django.core.validators.RegexValidator('^[a-zA-Z]{2,3}([-_][A-Za-z0-9]{2,4}){0,2}$', code='language_code', message='Not a language code: use ISO 639-1, e.g. en, az, ru.')]),
         ),
     ]
