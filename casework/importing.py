@@ -379,6 +379,18 @@ def _record_keys(name: str, other_names: str) -> set[str]:
     return keys
 
 
+def _keys_in_place(record) -> set[str]:
+    """The names a record already in a case or statement is matched by: its name and
+    other names, and for a person the pseudonym the public download writes for them (so
+    that re-importing an edited public download keeps them rather than creating a person
+    called by the pseudonym). Only for who is already in the place: a pseudonym such as
+    "Activist A" names nobody in particular elsewhere."""
+    keys = _record_keys(record.name, record.other_names)
+    if pseudonym := normalise_name(getattr(record, "pseudonym", "")):
+        keys.add(pseudonym)
+    return keys
+
+
 # A party in a case or statement: ("person" | "organisation", pk) for an existing record,
 # ("new_person" | "new_organisation", key) for one this import creates.
 Party = tuple[str, object]
@@ -845,7 +857,7 @@ def _current_parties(case: Case) -> dict[str, dict[str, list[Party]]]:
         else:
             party = ("organisation", involvement.organisation_id)
             record = involvement.organisation
-        for key in _record_keys(record.name, record.other_names):
+        for key in _keys_in_place(record):
             current[involvement.role][key].append(party)
     return current
 
@@ -1444,8 +1456,7 @@ class StatementImporter(Importer):
             preferred_speaker = {}
             if statement is not None and statement.speaker is not None:
                 preferred_speaker = {key: [("person", statement.speaker_id)] for key in
-                                     _record_keys(statement.speaker.name,
-                                                  statement.speaker.other_names)}
+                                     _keys_in_place(statement.speaker)}
             speaker = self._person(self._one_name(row, "speaker", errs), "speaker", errs, 1,
                                    preferred_speaker)
             preferred_org = {}

@@ -209,3 +209,27 @@ def test_names_and_web_addresses_holding_the_list_separator_are_refused_in_the_a
     from casework.models import Person, Source
     assert not Person.objects.filter(name="Semi; Colon").exists()
     assert not Source.objects.exists()
+
+
+def test_an_edited_public_download_keeps_the_people_it_shows_by_pseudonym(
+        client, coordinator, researcher, verifier, tmp_path):
+    """The public download writes a pseudonym for a person whose name it may not show:
+    re-imported, the pseudonym keeps that person in the case instead of creating a
+    person called by it and dropping the defender."""
+    case = factories.make_case(researcher, reference="AZ-2016-001", title="A case")
+    hidden = factories.make_person(researcher, name="Real Name", pseudonym="Activist A")
+    shown = factories.make_person(researcher, name="Bob Public", identity_public=True)
+    for person in (hidden, shown):
+        factories.involve(case, factories.publish(person, researcher, verifier))
+    factories.publish(case, researcher, verifier)
+    public = client.get("/cases.csv")
+    text = b"".join(public.streaming_content).decode("utf-8-sig")
+    assert "Activist A" in text and "Real Name" not in text
+    path = tmp_path / "cases.csv"
+    path.write_text(text.replace("A case", "A case edited"), encoding="utf-8", newline="")
+    out = import_file(path, coordinator)
+    assert "0 cases were created, 1 updated" in out
+    assert "row 2, AZ-2016-001: title" in out  # the title only: the same people
+    assert sorted(case.involvements.values_list("person__name", flat=True)) == [
+        "Bob Public", "Real Name"]
+    assert not Person.objects.filter(name="Activist A").exists()
