@@ -422,7 +422,7 @@ class ExchangeAdminMixin(ImportExportMixin):
         except FileNotFoundError:  # cleared by clear_import_uploads (casework.uploads)
             messages.error(request, _(
                 "The uploaded file is no longer on the server: it was imported already (the "
-                "audit log says so), or its preview waited too long to be confirmed (such "
+                "audit log would show it), or its preview waited too long to be confirmed (such "
                 "uploads are deleted after a while). Nothing was imported now; to import "
                 "it, upload it again."))
         except (PreviewMismatch, ImportFileError, IndexError, ValueError):
