@@ -353,8 +353,17 @@ class CaseAdmin(CaseExchangeAdmin, ReviewableAdmin):
     list_filter = ["status", "restricted", "situation", "country", "violations", "rights"]
     list_select_related = ["created_by", "updated_by"]
     search_fields = ["reference", "title", "summary", "location"]
-    autocomplete_fields = ["violations", "rights", "sources"]
+    # The two vocabularies are short lists: checkboxes, which screen readers and
+    # keyboards handle well (Django's autocomplete widget names neither its search box
+    # nor its choices). Sources are many: they keep the search.
+    autocomplete_fields = ["sources"]
     inlines = [InvolvementInline]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in ("violations", "rights"):
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
     date_hierarchy = "started_on"
     fieldsets = [
         (None, {"fields": ["reference", "title", "summary", "country", "location", "situation",

@@ -3,9 +3,9 @@
 The same axe-core check as tests/test_accessibility.py, in Debian's Chromium, signed in
 as a coordinator: the reports (with figures, and with an error), the case list, the forms
 of a case, a person and a statement, a case's history, the import page with a preview
-full of errors, and the export page. Left out: the search boxes Django's autocomplete
-widget draws (select2, shipped with Django), whose own markup axe faults
-(docs/roles.md, "Accessible staff pages").
+full of errors, and the export page. Left out: the widgets Django's autocomplete draws
+(select2, shipped with Django: sources, people, organisations), whose own markup axe
+faults (docs/roles.md, "Accessible staff pages").
 """
 
 import pytest
@@ -72,6 +72,12 @@ def test_the_coordinators_pages_have_no_wcag_violations(live_server, signed_in, 
             targets = [node["target"] for node in violation["nodes"]][:3]
             failures.append(f"{label}: {violation['id']} {violation['help']} {targets}")
 
+    # The case form's violations and rights are checkboxes, each with its label.
+    page.goto(live_server.url + f"/admin/casework/case/{case.pk}/change/")
+    for name in ("violations", "rights"):
+        boxes = page.get_by_role("checkbox").and_(page.locator(f"input[name={name}]"))
+        assert boxes.count() > 1 and boxes.first.get_attribute("id"), name
+        assert page.locator(f"label[for={boxes.first.get_attribute('id')}]").count() == 1
     for path in pages:
         response = page.goto(live_server.url + path)
         assert response.status == (400 if "May-2016" in path else 200), path
