@@ -58,7 +58,8 @@ class AuditManager(models.Manager.from_queryset(AuditQuerySet)):
             actor_username=getattr(user, "username", "") or "",
             object_type=obj._meta.label_lower if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",
-            object_label=str(obj)[:200] if obj is not None else "",
+            # A record may name itself otherwise here (a person whose name is withheld).
+            object_label=str(getattr(obj, "audit_label", obj))[:200] if obj is not None else "",
             ip_address=client_address(request),
             details=details,
         )

@@ -650,6 +650,14 @@ class Person(ReviewableModel):
             return self.name
         return self.pseudonym or str(NAME_WITHHELD)
 
+    @property
+    def audit_label(self) -> str:
+        """How the append-only audit log names this person: never a withheld name (it
+        could not be erased from there)."""
+        if self.identity_public:
+            return self.name
+        return f"{self.public_name} (person #{self.pk})"
+
     @staticmethod
     def public_name_expression() -> models.Expression:
         """`public_name` as a database expression, for the export that builds its rows in

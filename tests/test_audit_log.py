@@ -72,7 +72,15 @@ def test_other_roles_cannot_read_the_audit_log(role):
 
 
 def test_audit_never_holds_confidential_values(researcher, verifier):
-    person = factories.make_person(researcher, contact_details="SECRET-PHONE-555",
+    person = factories.make_person(researcher, name="SECRET Realname", pseudonym="Activist A",
+                                   contact_details="SECRET-PHONE-555",
                                    internal_notes="SECRET-NOTE")
     factories.publish(person, researcher, verifier)
+    events = AuditEvent.objects.filter(object_id=str(person.pk))
+    assert events.count() == 3  # submitted, verified, published
     assert "SECRET" not in str(list(AuditEvent.objects.values()))
+    assert {event.object_label for event in events} == {f"Activist A (person #{person.pk})"}
+    shown = factories.publish(factories.make_person(researcher, name="Public Name",
+                                                    identity_public=True), researcher, verifier)
+    assert AuditEvent.objects.filter(object_id=str(shown.pk)).latest("id").object_label == (
+        "Public Name")
