@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from accounts.admin import ReadOnlyAdminMixin
 from casework.models import (
@@ -84,15 +85,8 @@ class VersionedForm(forms.ModelForm):
         ) % {"loaded": loaded, "current": current, "changes": "; ".join(lines) or "-"}
 
 
-class ReviewableAdmin(SimpleHistoryAdmin):
-    """Shared admin for every record kind under the review workflow."""
-
-    form = VersionedForm
-    change_form_template = "admin/casework/reviewable_change_form.html"
-    workflow_readonly = ("status", "review_note", "created_by", "created_at", "updated_by",
-                         "updated_at", "verified_by", "verified_at", "published_by", "published_at")
-    history_list_display = ["status", "version"]
-    actions = ["submit_for_review_action", "verify_action", "publish_action"]
+class VisibleHistoryAdmin(SimpleHistoryAdmin):
+    """History pages only for records this user may see, naming only cases they may see."""
 
     def history_view(self, request, object_id, extra_context=None):
         # simple-history reads the model's manager; go through get_queryset instead so
@@ -106,6 +100,44 @@ class ReviewableAdmin(SimpleHistoryAdmin):
         if self.get_object(request, object_id) is None:
             raise Http404
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # The form of a historical version lists cases too (an involvement's case).
+        if db_field.related_model is Case:
+            kwargs["queryset"] = Case.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        # The list of changes names the cases a statement was linked to: only those this
+        # user may see (restricted cases stay with their author and verifiers).
+        if not hasattr(request, "_visible_case_ids"):
+            request._visible_case_ids = set(
+                Case.objects.visible_to(request.user).values_list("pk", flat=True))
+        return VisibleCasesHistory(self.model, historical_record, request._visible_case_ids)
+
+
+class VisibleCasesHistory(HistoricalRecordContextHelper):
+    def __init__(self, model, historical_record, visible_case_ids):
+        super().__init__(model, historical_record)
+        self.visible_case_ids = visible_case_ids
+
+    def prepare_delta_change_value(self, change, value):
+        value = super().prepare_delta_change_value(change, value)
+        field = self.model._meta.get_field(change.field)
+        if field.related_model is Case and isinstance(value, list):
+            value = [case for case in value if getattr(case, "pk", case) in self.visible_case_ids]
+        return value
+
+
+class ReviewableAdmin(VisibleHistoryAdmin):
+    """Shared admin for every record kind under the review workflow."""
+
+    form = VersionedForm
+    change_form_template = "admin/casework/reviewable_change_form.html"
+    workflow_readonly = ("status", "review_note", "created_by", "created_at", "updated_by",
+                         "updated_at", "verified_by", "verified_at", "published_by", "published_at")
+    history_list_display = ["status", "version"]
+    actions = ["submit_for_review_action", "verify_action", "publish_action"]
 
     def get_history_list_display(self, request):
         # The restore link only for those who may restore (the restore view checks too).
@@ -328,7 +360,7 @@ class InvolvementInline(admin.TabularInline):
 
 
 @admin.register(Involvement)
-class InvolvementAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class InvolvementAdmin(ReadOnlyAdminMixin, VisibleHistoryAdmin):
     """Involvements are edited inline on their case; this list finds them across cases."""
 
     list_display = ["case", "role", "person", "organisation"]

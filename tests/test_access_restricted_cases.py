@@ -211,3 +211,29 @@ def test_reimporting_a_statement_export_keeps_links_the_importer_cannot_see(
     call_command("import_statements", str(write_csv(output, rows, columns=STATEMENT_COLUMNS)),
                  user=coordinator.username, stdout=StringIO())
     assert set(statement.cases.all()) == {other, restricted}  # the file's, and the hidden one
+
+
+def test_involvement_and_statement_history_name_no_restricted_case(
+        restricted, researcher, coordinator_client):
+    """Involvements' history pages went through the model's manager (any involvement,
+    restricted cases included), their version form listed every case, and a statement's
+    list of changes named every case it was linked to."""
+    secret = factories.involve(restricted, factories.make_person(researcher), description="x")
+    open_case = factories.make_case(researcher, title="Open case")
+    seen = factories.involve(open_case, factories.make_person(researcher))
+    for url in (f"/admin/casework/involvement/{secret.pk}/history/",
+                f"/admin/casework/involvement/{secret.pk}/history/"
+                f"{secret.history.first().history_id}/"):
+        assert coordinator_client.get(url).status_code == 404, url
+    version = coordinator_client.get(f"/admin/casework/involvement/{seen.pk}/history/"
+                                     f"{seen.history.first().history_id}/")
+    assert version.status_code == 200 and open_case.reference in version.text
+    assert restricted.reference not in version.text
+
+    statement = factories.make_statement(researcher)
+    statement.cases.set([open_case])
+    statement._change_reason = "linked"
+    statement.cases.set([open_case, restricted])  # by its author, who sees it
+    history = coordinator_client.get(f"/admin/casework/statement/{statement.pk}/history/")
+    assert history.status_code == 200 and open_case.reference in history.text
+    assert restricted.reference not in history.text and restricted.title not in history.text
