@@ -77,6 +77,7 @@ class AuditEvent(models.Model):
         IMPORT = "import", _("import")
         EXPORT = "export", _("export")
         RESTORE = "restore", _("restore")
+        DELETE = "delete", _("deletion")
         ROLE_CHANGE = "role_change", _("role change")
         PERMISSION_CHANGE = "permission_change", _("permission change")
 

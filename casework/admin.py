@@ -20,6 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from accounts.admin import ReadOnlyAdminMixin
+from accounts.models import AuditEvent
 from casework.models import (
     TRANSITIONS,
     Case,
@@ -138,6 +139,17 @@ class ReviewableAdmin(VisibleHistoryAdmin):
                          "updated_at", "verified_by", "verified_at", "published_by", "published_at")
     history_list_display = ["status", "version"]
     actions = ["submit_for_review_action", "verify_action", "publish_action"]
+
+    def delete_model(self, request, obj):
+        # Recorded in the same transaction as the deletion (the admin's delete view is
+        # atomic); the record's history keeps its last state with a "-" entry.
+        AuditEvent.objects.record(AuditEvent.Action.DELETE, request=request, obj=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            AuditEvent.objects.record(AuditEvent.Action.DELETE, request=request, obj=obj)
+        super().delete_queryset(request, queryset)
 
     def get_history_list_display(self, request):
         # The restore link only for those who may restore (the restore view checks too).
@@ -390,6 +402,13 @@ class CaseAdmin(CaseExchangeAdmin, ReviewableAdmin):
     # nor its choices). Sources are many: they keep the search.
     autocomplete_fields = ["sources"]
     inlines = [InvolvementInline]
+
+    def get_deleted_objects(self, objs, request):
+        """A case's involvements go with it: the permission to delete the case is the one
+        needed (the involvement list is read-only, so its admin grants no deletion)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(str(Involvement._meta.verbose_name))
+        return deleted, counts, perms_needed, protected
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name in ("violations", "rights"):

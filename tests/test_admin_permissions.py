@@ -2,6 +2,7 @@
 
 import pytest
 
+from accounts.models import AuditEvent
 from casework.models import Case, ViolationType
 from tests import factories
 
@@ -79,11 +80,21 @@ def test_who_may_change_a_case(request, researcher, client_fixture, may_change):
     ("administrator_client", 302),
 ])
 def test_only_administrators_delete_cases(request, researcher, client_fixture, expected):
+    """With its involvements (whose own list is read-only), and recorded in the audit log."""
     client = request.getfixturevalue(client_fixture)
     case = factories.make_case(researcher)
+    factories.involve(case, factories.make_person(researcher))
     response = client.post(f"/admin/casework/case/{case.pk}/delete/", {"post": "yes"})
     assert response.status_code == expected
     assert Case.objects.filter(pk=case.pk).exists() == (expected == 403)
+    deletions = AuditEvent.objects.filter(action="delete")
+    if expected == 403:
+        assert not deletions.exists()
+    else:
+        event = deletions.get()
+        assert (event.object_type, event.object_id, event.actor) == (
+            "casework.case", str(case.pk), request.getfixturevalue("administrator"))
+        assert case.history.latest().history_type == "-"
 
 
 @pytest.mark.parametrize("client_fixture,expected", [
@@ -132,3 +143,12 @@ def test_researcher_cannot_run_verify_action_by_post(researcher_client, research
         "action": "verify_action", "_selected_action": [case.pk]})
     case.refresh_from_db()
     assert case.status == "in_review"
+
+
+def test_deleting_several_cases_at_once_records_each(administrator_client, researcher):
+    cases = [factories.make_case(researcher) for _ in range(2)]
+    response = administrator_client.post("/admin/casework/case/", {
+        "action": "delete_selected", "_selected_action": [c.pk for c in cases], "post": "yes"})
+    assert response.status_code == 302 and not Case.objects.exists()
+    assert sorted(AuditEvent.objects.filter(action="delete").values_list(
+        "object_id", flat=True)) == sorted(str(c.pk) for c in cases)
