@@ -354,8 +354,31 @@ class VocabularyAdmin(SimpleHistoryAdmin):
     list_select_related = False
 
 
+class InvolvementFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        """The same person or organisation twice in one role, both added in this form:
+        the model's own check cannot see it before the case is saved (the database
+        would refuse it, as a server error)."""
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            party = data.get("person") or data.get("organisation")
+            if party is None or not data.get("role"):
+                continue
+            key = (data["role"], type(party), party.pk)
+            if key in seen:
+                raise forms.ValidationError(
+                    _("%(party)s is listed twice as %(role)s: keep one of the two rows.")
+                    % {"party": party, "role": Involvement.Role(data["role"]).label})
+            seen.add(key)
+
+
 class InvolvementInline(admin.TabularInline):
     model = Involvement
+    formset = InvolvementFormSet
     extra = 1
     autocomplete_fields = ["person", "organisation"]
     fields = ["role", "person", "organisation", "description", "started_on",

@@ -510,7 +510,8 @@ class Source(PartialDateMixin, ReviewableModel):
         permissions = workflow_permissions("source", "sources")
         constraints = [
             models.CheckConstraint(
-                condition=~Q(url="", citation=""), name="source_has_url_or_citation"
+                condition=~Q(url="", citation=""), name="source_has_url_or_citation",
+                violation_error_message=_("Give the source a web address or a citation."),
             ),
         ]
         indexes = [
@@ -902,14 +903,19 @@ class Involvement(PartialDateMixin, models.Model):
                 condition=(Q(person__isnull=False, organisation__isnull=True)
                            | Q(person__isnull=True, organisation__isnull=False)),
                 name="involvement_person_xor_organisation",
+                violation_error_message=_("Choose a person or an organisation: one of them, "
+                                          "not both."),
             ),
             models.UniqueConstraint(
                 fields=["case", "person", "role"], condition=Q(person__isnull=False),
                 name="involvement_unique_person_role",
+                violation_error_message=_("This person is already in the case in this role."),
             ),
             models.UniqueConstraint(
                 fields=["case", "organisation", "role"], condition=Q(organisation__isnull=False),
                 name="involvement_unique_organisation_role",
+                violation_error_message=_("This organisation is already in the case in this "
+                                          "role."),
             ),
         ]
 
@@ -997,9 +1003,11 @@ class Statement(PartialDateMixin, ReviewableModel):
             models.CheckConstraint(
                 condition=Q(speaker__isnull=False) | Q(organisation__isnull=False),
                 name="statement_has_speaker",
+                violation_error_message=_("Give the speaker, the organisation, or both."),
             ),
             models.CheckConstraint(
                 condition=~Q(quote="", title=""), name="statement_has_quote_or_title",
+                violation_error_message=_("Give the quote, or the statement's title."),
             ),
         ]
 

@@ -5,6 +5,7 @@ different user verifies and publishes it; the history shows who did what."""
 import pytest
 
 from casework.models import Case, Involvement, Organisation, Person, Source, Status
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +178,32 @@ def test_a_refused_transition_says_why_and_shows_the_status_the_record_has(
     if meanwhile == "changed":
         case.refresh_from_db()
         assert (case.status, case.published_at) == (Status.VERIFIED, None)
+
+
+def test_invalid_involvements_and_sources_get_plain_messages_not_a_server_error(
+        researcher_client, researcher):
+    """The same person twice in one role on a new case was a 500 (the database refused
+    it); the model's checks showed their constraint names ("Constraint … is violated")."""
+    person = factories.make_person(researcher, name="Ann One")
+    organisation = factories.make_organisation(researcher, name="Org One")
+    case = {"reference": "AZ-2016-050", "title": "A case", "summary": "", "country": "AZ",
+            "location": "", "situation": "ongoing", "started_on": "", "started_on_precision": "",
+            "ended_on": "", "ended_on_precision": "", "internal_notes": "", **INLINE_EMPTY}
+    twice = researcher_client.post("/admin/casework/case/add/", {
+        **case, "involvements-TOTAL_FORMS": "2",
+        "involvements-0-role": "targeted", "involvements-0-person": person.pk,
+        "involvements-1-role": "targeted", "involvements-1-person": person.pk})
+    assert twice.status_code == 200
+    assert "Ann One is listed twice as targeted defender: keep one of the two rows." in twice.text
+    both = researcher_client.post("/admin/casework/case/add/", {
+        **case, "involvements-TOTAL_FORMS": "1", "involvements-0-role": "targeted",
+        "involvements-0-person": person.pk, "involvements-0-organisation": organisation.pk})
+    assert "Choose a person or an organisation: one of them, not both." in both.text
+    source = researcher_client.post("/admin/casework/source/add/", {
+        "url": "", "citation": "", "publisher": "", "published_on": "",
+        "published_on_precision": "", "reliability": "", "accessed_on": "",
+        "internal_notes": ""})
+    assert "Give the source a web address or a citation." in source.text
+    for response in (twice, both, source):
+        assert "Constraint" not in response.text
+    assert not Case.objects.exists()
