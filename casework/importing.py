@@ -56,7 +56,9 @@ from casework.exchange import (
 )
 from casework.models import (
     EDITED_AFTER_VERIFICATION,
+    EDITED_IN_REVIEW,
     NAME_WITHHELD,
+    UNDER_REVIEW,
     Case,
     Involvement,
     Organisation,
@@ -189,16 +191,16 @@ class ImportReport:
             parts.append(f"New related records (as drafts): {related}.")
         one = len(self.revetted) == 1
         if self.revetted and verb == "were":
-            parts.append(f"{len(self.revetted)} of them {'was' if one else 'were'} verified or "
-                         f"published: {'it' if one else 'they'} went back to draft for "
-                         "re-vetting, off the public site until published again.")
+            parts.append(f"{len(self.revetted)} of them {'was' if one else 'were'} in review, "
+                         f"verified or published: {'it' if one else 'they'} went back to draft, "
+                         "to be submitted, verified and published again.")
         elif self.revetted:
             named = ", ".join(self.revetted[:10]) + (
                 f" and {len(self.revetted) - 10} more" if len(self.revetted) > 10 else "")
             parts.append(f"{len(self.revetted)} of the {self.kind} to update "
-                         f"{'is' if one else 'are'} verified or published ({named}): "
-                         f"{'it' if one else 'they'} would go back to draft for re-vetting, "
-                         "off the public site until published again.")
+                         f"{'is' if one else 'are'} in review, verified or published "
+                         f"({named}): {'it' if one else 'they'} would go back to draft, to be "
+                         "submitted, verified and published again.")
         return " ".join([head, *parts])
 
 
@@ -741,7 +743,7 @@ class Importer:
         self.report.versions[reference] = None if existing is None else existing.version
         self.report.links[reference] = hashlib.sha256(
             json.dumps(links, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        if action == "updated" and existing.status in (Status.VERIFIED, Status.PUBLISHED):
+        if action == "updated" and existing.status in UNDER_REVIEW:
             self.report.revetted.append(reference)
         return action
 
@@ -1125,14 +1127,13 @@ class CaseImporter(Importer):
     def _update_cases(self, plans: list[CasePlan]) -> None:
         """Change cases in batches, as save() and the relation signals would one by one:
         refused if someone else saved one since the file was checked (optimistic
-        locking), status kept, a verified or published case whose reviewed fields or
+        locking), status kept, a case in review, verified or published whose reviewed fields or
         relations change sent back to draft (re-vetting), version + 1, violations,
         rights, sources and the people of the file's three roles set as the file says
         (with a history row for each involvement added or removed), one "~" history
         entry per case with its m2m snapshot, by the importer, and the search documents
         refreshed."""
         reason = f"import from {self.filename}"
-        edited = f"{reason}; {EDITED_AFTER_VERIFICATION}"
         ids = [plan.existing.pk for plan in plans]
         current = {case.pk: case for case in Case._base_manager.select_for_update()
                    .filter(pk__in=ids).only("id", "version", "status", *Case.REVIEWED_FIELDS)}
@@ -1154,10 +1155,12 @@ class CaseImporter(Importer):
             case.updated_by, case.updated_at = self.user, when
             case.status, case.version = stored.status, stored.version + 1
             reasons[case.pk] = reason
-            if case.status in (Status.VERIFIED, Status.PUBLISHED):
+            if case.status in UNDER_REVIEW:
                 if case.reviewed_changes(stored):
-                    case.status, case.review_note = Status.DRAFT, str(EDITED_AFTER_VERIFICATION)
-                    reasons[case.pk] = edited
+                    note = (EDITED_IN_REVIEW if case.status == Status.IN_REVIEW
+                            else EDITED_AFTER_VERIFICATION)
+                    case.status, case.review_note = Status.DRAFT, str(note)
+                    reasons[case.pk] = f"{reason}; {note}"
                 elif case.pk in relinked_ids:
                     # As _withdraw() words it row by row: the note names the file.
                     case.status = Status.DRAFT

@@ -137,6 +137,11 @@ class Status(models.TextChoices):
     RETRACTED = "retracted", _("retracted")
 
 
+# Submitted, checked or public: an edit of the content (or of the relations) sends a record
+# in one of these back to draft, to be submitted and verified again.
+UNDER_REVIEW = (Status.IN_REVIEW, Status.VERIFIED, Status.PUBLISHED)
+
+
 class WorkflowError(Exception):
     """A transition that this user may not make, or not from this status."""
 
@@ -144,6 +149,11 @@ class WorkflowError(Exception):
 EDITED_AFTER_VERIFICATION = _("Edited after verification: back to draft for re-vetting.")
 RELATIONS_EDITED_AFTER_VERIFICATION = _(
     "Relations edited after verification: back to draft for re-vetting.")
+# A record in review is checked as it was submitted: an edit needs a new submission, so
+# that nobody verifies text they have not seen.
+EDITED_IN_REVIEW = _("Edited while in review: back to draft, to be submitted again.")
+RELATIONS_EDITED_IN_REVIEW = _(
+    "Relations edited while in review: back to draft, to be submitted again.")
 
 
 class StaleRecordError(Exception):
@@ -268,8 +278,9 @@ class ReviewableModel(models.Model):
             if self._transition_reason is None:
                 # Status is never set from a form, an import or a restore.
                 self.status = current.status
-                if self.status in (Status.VERIFIED, Status.PUBLISHED) and self.reviewed_changes(current):
-                    self._send_to_draft(EDITED_AFTER_VERIFICATION)
+                if self.status in UNDER_REVIEW and self.reviewed_changes(current):
+                    self._send_to_draft(EDITED_IN_REVIEW if self.status == Status.IN_REVIEW
+                                        else EDITED_AFTER_VERIFICATION)
                     if update_fields is not None:
                         update_fields = set(update_fields) | {"status", "review_note"}
             self.version = current.version + 1
@@ -286,10 +297,13 @@ class ReviewableModel(models.Model):
         earlier = getattr(self, "_change_reason", None)
         self._change_reason = f"{earlier}; {reason}" if earlier else str(reason)
 
-    def withdraw_after_edit(self, reason: str) -> None:
+    def withdraw_after_edit(self, reason: str | None = None) -> None:
         """A related change (people, violations, sources) needs re-vetting too."""
-        if self.status not in (Status.VERIFIED, Status.PUBLISHED):
+        if self.status not in UNDER_REVIEW:
             return
+        if reason is None:
+            reason = str(RELATIONS_EDITED_IN_REVIEW if self.status == Status.IN_REVIEW
+                         else RELATIONS_EDITED_AFTER_VERIFICATION)
         self.status = Status.DRAFT
         self.review_note = reason
         self._change_reason = reason

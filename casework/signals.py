@@ -8,17 +8,17 @@ they come from: admin, import or shell.
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from casework.models import RELATIONS_EDITED_AFTER_VERIFICATION, Case, Involvement, Statement
+from casework.models import Case, Involvement, Statement
 
 _CHANGING = {"post_add", "post_remove", "post_clear"}
 
 
 def _withdraw(model, instance, reverse, pk_set):
     if not reverse:
-        instance.withdraw_after_edit(str(RELATIONS_EDITED_AFTER_VERIFICATION))
+        instance.withdraw_after_edit()
     elif pk_set:
         for record in model.objects.filter(pk__in=pk_set):
-            record.withdraw_after_edit(str(RELATIONS_EDITED_AFTER_VERIFICATION))
+            record.withdraw_after_edit()
 
 
 @receiver(m2m_changed, sender=Case.violations.through)
@@ -42,4 +42,4 @@ def statement_cases_changed(sender, instance, action, reverse, pk_set, **kwargs)
 def involvement_changed(sender, instance, **kwargs):
     case = Case.objects.filter(pk=instance.case_id).first()
     if case is not None:
-        case.withdraw_after_edit(str(RELATIONS_EDITED_AFTER_VERIFICATION))
+        case.withdraw_after_edit()

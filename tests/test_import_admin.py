@@ -276,8 +276,8 @@ def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
     assert "2 new" not in preview.text and "1 new, 1 updated, 0 unchanged" in preview.text
     assert "People to create: 1, as drafts" in preview.text
     assert "Sources to create: 1, as drafts" in preview.text
-    assert ("1 record to update is verified or published: it will go back to draft for "
-            "re-vetting") in preview.text and "AZ-2016-002" in preview.text
+    assert ("1 record to update is in review, verified or published: it will go back to "
+            "draft, to be submitted, verified and published again.") in preview.text and "AZ-2016-002" in preview.text
     table = preview.text.split('<table class="import-preview">')[1].split("</table>")[0]
     assert "<caption>Preview, row by row</caption>" in table
     assert '<th scope="col">Action</th>' in table and "<th></th>" not in table
@@ -293,7 +293,8 @@ def test_the_preview_says_in_words_what_the_file_would_do_and_every_error(
     # The admin capitalises a message's first letter: not the file's name.
     assert message.startswith("File cases.csv: imported.")
     assert "1 case was created, 1 updated" in message
-    assert "1 of them was verified or published: it went back to draft" in message
+    assert ("1 of them was in review, verified or published: it went back to draft, to be "
+            "submitted, verified and published again.") in message
 
 
 def test_a_large_file_can_be_confirmed_and_its_plan_waits_on_the_server(

@@ -574,8 +574,8 @@ def test_a_dry_run_names_the_published_cases_it_would_send_back_to_draft(
         row["title"] += " (corrected)"
     out, _ = run("import_cases", write_csv(tmp_path / "corrected.csv", rows),
                  user=coordinator.username, dry_run=True)
-    assert ("2 of the cases to update are verified or published (AZ-2016-002, AZ-2016-003): "
-            "they would go back to draft") in out
+    assert ("2 of the cases to update are in review, verified or published (AZ-2016-002, "
+            "AZ-2016-003): they would go back to draft") in out
     assert Case.objects.filter(status=Status.PUBLISHED).count() == 2
 
 
@@ -620,3 +620,22 @@ def test_a_refusal_at_commit_is_put_on_the_file_whose_table_refused(
         "statements.csv: The import could not be saved when it was committed: ")
     assert "cases.csv: no errors, but nothing was imported" in out.getvalue()
     assert not Case.objects.exists() and not Statement.objects.exists()
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_an_import_sends_a_case_in_review_back_to_draft(coordinator, researcher, tmp_path,
+                                                       monkeypatch, bulk):
+    from casework.importing import CaseImporter
+
+    monkeypatch.setattr(CaseImporter, "BULK_UPDATE", bulk)
+    run("import_cases", SAMPLE_CASES, user=coordinator.username)
+    case = Case.objects.get(reference="AZ-2016-002")
+    case.submit_for_review(researcher)
+    rows = read_rows(SAMPLE_CASES)
+    rows[1]["title"] += " (corrected)"
+    out, _ = run("import_cases", write_csv(tmp_path / "corrected.csv", rows),
+                 user=coordinator.username)
+    assert "1 of them was in review, verified or published: it went back to draft" in out
+    case.refresh_from_db()
+    assert (case.status, case.review_note) == (
+        Status.DRAFT, "Edited while in review: back to draft, to be submitted again.")

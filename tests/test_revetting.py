@@ -1,5 +1,5 @@
-"""An edit to a verified or published record sends it back to draft: no unverified text
-ever reaches the public."""
+"""An edit to a record in review, verified or published sends it back to draft: no
+unverified text ever reaches the public, and no verifier verifies text they have not seen."""
 
 import pytest
 
@@ -26,6 +26,38 @@ def test_editing_a_verified_case_sends_it_back_to_draft(researcher, verifier):
     case.title = "Changed after verification"
     case.save()
     assert case.status == Status.DRAFT
+
+
+def test_a_record_edited_in_review_must_be_submitted_again(
+        researcher, verifier, researcher_client, verifier_client):
+    """The verifier opened the case; the researcher then changed its summary (still "in
+    review"): verifying must not pass the text the verifier never saw."""
+    case = factories.make_case(researcher, summary="As submitted")
+    case.submit_for_review(researcher)
+    page = verifier_client.get(f"/admin/casework/case/{case.pk}/change/")
+    assert "transition/verify/" in page.text
+    edit = researcher_client.get(f"/admin/casework/case/{case.pk}/change/")
+    assert "This record is in review: editing its content sends it back to draft" in edit.text
+    case.refresh_from_db()
+    case.summary, case.updated_by = "UNREVIEWED TEXT", researcher
+    case.save()
+    assert (case.status, case.review_note) == (
+        Status.DRAFT, "Edited while in review: back to draft, to be submitted again.")
+    verify = verifier_client.post(f"/admin/casework/case/{case.pk}/transition/verify/")
+    case.refresh_from_db()
+    assert case.status == Status.DRAFT and verify.status_code == 400
+    # A relation changed in review sends it back too; internal notes do not.
+    case.submit_for_review(researcher)
+    case.rights.add(Right.objects.first())
+    case.refresh_from_db()
+    assert (case.status, case.review_note) == (
+        Status.DRAFT, "Relations edited while in review: back to draft, to be submitted again.")
+    case.submit_for_review(researcher)
+    case.internal_notes = "Checked the source by phone"
+    case.save()
+    assert case.status == Status.IN_REVIEW
+    case.verify(verifier)
+    assert case.status == Status.VERIFIED
 
 
 def test_editing_internal_notes_keeps_the_case_published(published_case):
