@@ -66,6 +66,13 @@ def test_withheld_identity_shows_pseudonym_only(client, researcher, verifier):
         assert "Hiddenname" not in text and "Hidden Alias" not in text, url
         assert "+994" not in text and "Tbilisi" not in text, url
         assert "Defender K" in text, url
+    page = client.get(person.get_absolute_url()).text
+    assert "the name shown is a pseudonym" in page
+    unnamed = factories.publish(factories.make_person(researcher, name="Real Other"),
+                                researcher, verifier)
+    page = client.get(unnamed.get_absolute_url()).text
+    assert "Name withheld" in page and "their name is not shown" in page
+    assert "pseudonym" not in page and "Real Other" not in page
 
 
 def test_unpublished_people_organisations_sources_statements_stay_off_the_case_page(
@@ -247,6 +254,10 @@ def test_quotes_are_marked_with_their_language(client, researcher, verifier):
     page = client.get(statement.get_absolute_url()).text
     assert '<blockquote lang="ru">' in page and "Russian (ru)" in page
     assert '<blockquote lang="ru">' in client.get("/statements/").text
+    # Listed on the speaking organisation's page too (a quote without a title).
+    factories.publish(statement.organisation, researcher, verifier)
+    page = client.get(statement.organisation.get_absolute_url()).text
+    assert '<span lang="ru">Свободу политзаключённым</span>' in page
 
 
 def test_a_later_page_says_which_page_it_is_in_its_title(client, researcher, verifier):
