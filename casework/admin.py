@@ -303,6 +303,19 @@ class ReviewableAdmin(VisibleHistoryAdmin):
         return TemplateResponse(request, "admin/casework/transition.html", context,
                                 status=400 if error and request.method == "POST" else 200)
 
+    def _shown(self, request, name: str, value):
+        """A value of the restore preview in words: the links of a many-to-many field by
+        name (only the cases this user may see), not as rows of ids."""
+        field = self.opts.get_field(name)
+        if not field.many_to_many:
+            return value
+        related = field.related_model
+        records = related._base_manager.filter(
+            pk__in=[row[field.m2m_reverse_field_name()] for row in value])
+        if related is Case:
+            records = records.filter(pk__in=Case.objects.visible_to(request.user).values("pk"))
+        return ", ".join(str(record) for record in records) or "–"
+
     def restore_view(self, request: HttpRequest, object_id: str, history_id: int) -> HttpResponse:
         record = self._get_record_for_user(request, object_id)
         if not self.has_change_permission(request, record):
@@ -322,12 +335,16 @@ class ReviewableAdmin(VisibleHistoryAdmin):
         current = record.history.order_by("-history_id").first()
         delta = (current.diff_against(historical, excluded_fields=["version", "updated_at"])
                  if current else None)
+        changes = [{"field": capfirst(self.opts.get_field(change.field).verbose_name),
+                    "now": self._shown(request, change.field, change.new),
+                    "after": self._shown(request, change.field, change.old)}
+                   for change in (delta.changes if delta else [])]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "record": record,
             "historical": historical,
-            "changes": delta.changes if delta else [],
+            "changes": changes,
             "title": _("Restore version %(v)s of %(record)s") % {
                 "v": historical.version, "record": record},
         }

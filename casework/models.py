@@ -398,6 +398,24 @@ class ReviewableModel(models.Model):
 
     # -- history ------------------------------------------------------------
 
+    def _restore_links(self, field, historical_record, user) -> None:
+        """Set a many-to-many field (violations, rights, sources, a statement's cases and
+        signatories) as the version had it: links to records deleted since are left out,
+        and links to restricted cases this user may not see stay as they are (they can
+        neither see nor change them)."""
+        target = field.m2m_reverse_field_name()
+        wanted = {getattr(row, f"{target}_id")
+                  for row in getattr(historical_record, field.name).all()}
+        related = field.related_model
+        wanted = set(related._base_manager.filter(pk__in=wanted).values_list("pk", flat=True))
+        manager = getattr(self, field.name)
+        if related is Case:
+            visible = set(Case.objects.visible_to(user).values_list("pk", flat=True))
+            hidden = set(manager.values_list("pk", flat=True)) - visible
+            wanted = (wanted & visible) | hidden
+        if wanted != set(manager.values_list("pk", flat=True)):
+            manager.set(wanted)
+
     def restore(self, historical_record, user) -> None:
         """Bring back an earlier version's content; status and authorship stay as they are
         (so a restored verified record goes back to draft through the re-vetting rule)."""
@@ -411,10 +429,15 @@ class ReviewableModel(models.Model):
             if field.name not in skip:
                 setattr(self, field.attname, getattr(old, field.attname))
         self.updated_by = user
-        self._change_reason = f"restored version {historical_record.version}"
+        reason = f"restored version {historical_record.version}"
+        self._change_reason = reason
         self._history_user = user
         with transaction.atomic():
             self.save()
+            for field in getattr(historical_record, "_history_m2m_fields", ()):
+                # save() clears them; the history rows of the links need them too.
+                self._change_reason, self._history_user = reason, user
+                self._restore_links(field, historical_record, user)
             AuditEvent.objects.record(
                 AuditEvent.Action.RESTORE, user=user, obj=self,
                 restored_version=historical_record.version,

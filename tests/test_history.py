@@ -72,6 +72,44 @@ def test_restore_brings_back_content_and_sends_published_case_to_draft(
     assert reason.startswith(f"restored version {first_version.version}; Edited after verification")
 
 
+def test_restore_brings_back_the_links_of_the_version(
+        researcher, verifier, researcher_client, administrator):
+    """The preview listed violations as changing, but only the fields came back."""
+    from casework.models import Right, ViolationType
+
+    detention, ban = ViolationType.objects.all()[:2]
+    case = factories.make_case(researcher, title="One violation")
+    case.violations.set([detention])
+    version = case.history.latest()  # with its snapshot of the links
+    case.violations.add(ban)
+    case.rights.add(Right.objects.first())
+    factories.publish(case, researcher, verifier)
+    url = f"/admin/casework/case/{case.pk}/history/{version.history_id}/restore/"
+    preview = researcher_client.get(url).text  # the preview says so, in words
+    assert f'<th scope="row">Violations</th><td>{detention}, {ban}</td><td>{detention}</td>' in (
+        preview.replace(f"{ban}, {detention}", f"{detention}, {ban}"))
+    assert researcher_client.post(url).status_code == 302
+    case.refresh_from_db()
+    assert list(case.violations.all()) == [detention] and not case.rights.exists()
+    assert case.status == Status.DRAFT
+    latest = case.history.latest()
+    assert latest.history_change_reason.startswith(f"restored version {version.version}")
+    assert latest.history_user.pk == int(researcher_client.session["_auth_user_id"])
+    assert [link.violationtype_id for link in latest.violations.all()] == [detention.pk]
+
+
+def test_restoring_a_statement_keeps_links_to_cases_the_user_cannot_see(
+        researcher, coordinator):
+    hidden = factories.make_case(researcher, restricted=True)
+    shown = factories.make_case(researcher)
+    statement = factories.make_statement(researcher)
+    version = statement.history.latest()  # no cases
+    statement.cases.set([shown, hidden])
+    statement.refresh_from_db()
+    statement.restore(statement.history.get(history_id=version.history_id), coordinator)
+    assert list(statement.cases.all()) == [hidden]
+
+
 def test_verifier_cannot_restore(researcher, verifier_client):
     case = factories.make_case(researcher)
     record = case.history.first()
