@@ -216,7 +216,9 @@ class ReviewableModel(models.Model):
     )
     version = models.PositiveIntegerField(default=0)
     review_note = models.TextField(
-        blank=True, editable=False, help_text=_("Last note from a verifier or retraction reason.")
+        blank=True, editable=False,
+        help_text=_("Last note from a verifier or retraction reason, until the record is "
+                    "verified again.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -350,8 +352,9 @@ class ReviewableModel(models.Model):
         self.status = target
         fields = {"status"}
         if action == "verify":
-            self.verified_at, self.verified_by = now, user
-            fields |= {"verified_at", "verified_by"}
+            # The note said what to fix; verified, it is answered (the history keeps it).
+            self.verified_at, self.verified_by, self.review_note = now, user, ""
+            fields |= {"verified_at", "verified_by", "review_note"}
         if action == "publish":
             self.published_at, self.published_by = now, user
             fields |= {"published_at", "published_by"}

@@ -125,6 +125,17 @@ def test_send_back_from_admin_records_the_note(researcher, verifier, verifier_cl
     assert verifier_client.post(url, {"note": "Add the court's name"}).status_code == 302
     case.refresh_from_db()
     assert case.status == Status.DRAFT and case.review_note == "Add the court's name"
+    # Shown while the record is fixed and resubmitted; answered once verified (the
+    # history keeps it), so a published record's form does not show a stale note.
+    case.submit_for_review(researcher)
+    assert "Last review note: Add the court" in verifier_client.get(
+        f"/admin/casework/case/{case.pk}/change/").text.replace("</strong>", "")
+    case.verify(verifier)
+    case.refresh_from_db()
+    assert case.review_note == ""
+    assert "Last review note" not in verifier_client.get(
+        f"/admin/casework/case/{case.pk}/change/").text
+    assert case.history.filter(history_change_reason="send back: Add the court's name").exists()
 
 
 def test_bulk_verify_action_applies_the_two_person_rule(researcher, verifier, verifier_client):
