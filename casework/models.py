@@ -957,7 +957,16 @@ class Involvement(PartialDateMixin, models.Model):
                 violation_error_message=_("This organisation is already in the case in this "
                                           "role."),
             ),
+            models.CheckConstraint(
+                condition=ends_after_start(), name="involvement_ends_after_start",
+                violation_error_message=_("The involvement ends before it starts."),
+            ),
         ]
+
+    def clean(self):
+        super().clean()
+        # As save() stores them, before the constraint that it ends after it starts.
+        self.normalise_partial_dates("started_on", "ended_on")
 
     def __str__(self) -> str:
         return f"{self.party} – {self.get_role_display()}"

@@ -215,6 +215,18 @@ def test_invalid_involvements_and_sources_get_plain_messages_not_a_server_error(
         "published_on_precision": "", "reliability": "", "accessed_on": "",
         "internal_notes": ""})
     assert "Give the source a web address or a citation." in source.text
-    for response in (twice, both, source):
+    backwards = researcher_client.post("/admin/casework/case/add/", {
+        **case, "involvements-TOTAL_FORMS": "1", "involvements-0-role": "targeted",
+        "involvements-0-person": person.pk,
+        "involvements-0-started_on": "2016-10-01", "involvements-0-started_on_precision": "day",
+        "involvements-0-ended_on": "2016-01-01", "involvements-0-ended_on_precision": "day"})
+    assert "The involvement ends before it starts." in backwards.text
+    # A partial end stands for its whole period, as for a case.
+    researcher_client.post("/admin/casework/case/add/", {
+        **case, "involvements-TOTAL_FORMS": "1", "involvements-0-role": "targeted",
+        "involvements-0-person": person.pk,
+        "involvements-0-started_on": "2016-10-20", "involvements-0-started_on_precision": "day",
+        "involvements-0-ended_on": "2016-10-01", "involvements-0-ended_on_precision": "month"})
+    for response in (twice, both, source, backwards):
         assert "Constraint" not in response.text
-    assert not Case.objects.exists()
+    assert Case.objects.get().involvements.get().partial_date("ended_on") == "October 2016"
