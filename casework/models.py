@@ -470,9 +470,23 @@ class PartialDateMixin:
                 setattr(self, name, normalise_to_precision(value, precision))
 
 
+class PartialDateField(models.DateField):
+    """The day (or any day of the month or year) of a partial date; its precision is the
+    field beside it. Its forms say how to write a month or a year only."""
+
+    def formfield(self, **kwargs):
+        kwargs.setdefault("error_messages", {})["invalid"] = _(
+            "Enter a date as YYYY-MM-DD. When only the month or the year is known, give any "
+            "day in it (2016-05-01) and choose that precision.")
+        return super().formfield(**kwargs)
+
+
 def partial_date_fields(verbose: str):
     return (
-        models.DateField(verbose, null=True, blank=True, help_text=_("Empty when unknown.")),
+        PartialDateField(
+            verbose, null=True, blank=True,
+            help_text=_("YYYY-MM-DD; empty when unknown. When only the month or the year is "
+                        "known, give any day in it and choose that precision.")),
         models.CharField(
             _("precision"), max_length=5, choices=Precision.choices, blank=True,
             help_text=_("Day, month or year: how much of the date is known."),

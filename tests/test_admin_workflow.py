@@ -227,6 +227,11 @@ def test_invalid_involvements_and_sources_get_plain_messages_not_a_server_error(
         "involvements-0-person": person.pk,
         "involvements-0-started_on": "2016-10-20", "involvements-0-started_on_precision": "day",
         "involvements-0-ended_on": "2016-10-01", "involvements-0-ended_on_precision": "month"})
+    month_only = researcher_client.post("/admin/casework/case/add/", {
+        **case, "started_on": "2016-05", "started_on_precision": "month",
+        "involvements-TOTAL_FORMS": "0"})
+    assert ("Enter a date as YYYY-MM-DD. When only the month or the year is known, give any "
+            "day in it (2016-05-01) and choose that precision.") in month_only.text
     for response in (twice, both, source, backwards):
         assert "Constraint" not in response.text
     assert Case.objects.get().involvements.get().partial_date("ended_on") == "October 2016"
