@@ -100,3 +100,38 @@ def test_editing_contact_details_keeps_person_published(researcher, verifier):
     person.contact_details = "Signal only"
     person.save()
     assert person.status == Status.PUBLISHED
+
+
+def test_deleting_a_term_or_a_source_sends_the_cases_it_leaves_back_to_draft(
+        published_case, researcher, verifier):
+    """The database cascade that unlinks them sends no signal: the cases kept their status
+    and their search data still held the deleted term."""
+    from casework.models import Source, ViolationType
+
+    term = ViolationType.objects.create(slug="zeppelin-strike", label="Zeppelin strike")
+    published_case.violations.add(term)
+    factories.publish(published_case, researcher, verifier)
+    published_case.refresh_from_db()
+    assert "violation:zeppelin-strike" in str(published_case.facet_keys)
+    term.delete()
+    published_case.refresh_from_db()
+    assert published_case.status == Status.DRAFT
+    assert "zeppelin" not in str(published_case.facet_keys).lower()
+    assert "zeppelin" not in (published_case.search_document or "").lower()
+
+    source = factories.make_source(researcher)
+    published_case.sources.add(source)
+    factories.publish(published_case, researcher, verifier)
+    Source.objects.filter(pk=source.pk).delete()
+    published_case.refresh_from_db()
+    assert published_case.status == Status.DRAFT and not published_case.sources.exists()
+
+
+def test_deleting_a_case_sends_the_statements_that_cited_it_back_to_draft(
+        published_case, researcher, verifier):
+    statement = factories.make_statement(researcher)
+    statement.cases.add(published_case)
+    factories.publish(statement, researcher, verifier)
+    published_case.delete()
+    statement.refresh_from_db()
+    assert statement.status == Status.DRAFT and not statement.cases.exists()
