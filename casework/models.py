@@ -602,7 +602,8 @@ class Organisation(ReviewableModel):
 
     name = models.CharField(max_length=300, validators=[no_list_separator_in_name])
     other_names = models.TextField(
-        blank=True, help_text=_("Acronyms and other spellings, one per line (e.g. OSCE).")
+        blank=True, validators=[no_list_separator_in_name],
+        help_text=_("Acronyms and other spellings, one per line (e.g. OSCE).")
     )
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.OTHER)
     country = CountryField(blank=True, help_text=_("Empty for international bodies."))
@@ -657,7 +658,7 @@ class Person(ReviewableModel):
         help_text=_("Real name. Confidential unless the identity is public."),
     )
     other_names = models.TextField(
-        blank=True,
+        blank=True, validators=[no_list_separator_in_name],
         help_text=_("Other names and spellings, one per line (e.g. Xədicə İsmayılova)."),
     )
     identity_public = models.BooleanField(
