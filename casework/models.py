@@ -335,7 +335,24 @@ class ReviewableModel(models.Model):
                 f"Two-person rule: you created or last edited this {noun}, "
                 "so someone else must verify it."
             )
+        if action == "verify" and self.edited_since_verified(user):
+            return (
+                f"Two-person rule: you edited this {noun} since it was last verified, "
+                "so someone else must verify it."
+            )
         return None
+
+    def edited_since_verified(self, user) -> bool:
+        """Whether `user` changed this record since it was last verified (ever, if it never
+        was): a history entry of theirs that is not a workflow transition. The last editor
+        alone is not enough: someone who saves another's edit unchanged becomes it."""
+        entries = self.history.filter(history_user=user)
+        if self.verified_at is not None:
+            entries = entries.filter(history_date__gt=self.verified_at)
+        transitions = (Q(history_change_reason__in=["submit for review", "verify", "publish"])
+                       | Q(history_change_reason__startswith="send back:")
+                       | Q(history_change_reason__startswith="retract:"))
+        return entries.exclude(transitions).exists()
 
     def _transition(self, user, action: str, note: str = "") -> None:
         refusal = self.transition_refusal(user, action)

@@ -115,6 +115,31 @@ def test_verifier_refused_on_own_record_with_a_clear_message(administrator_clien
     assert case.status == Status.IN_REVIEW
 
 
+def test_nobody_verifies_what_they_edited_since_the_last_verification(
+        researcher, administrator, administrator_client, researcher_client):
+    """An administrator edits a researcher's case; the researcher saves it unchanged and
+    so becomes its last editor: the administrator still may not verify their own text."""
+    from tests import factories
+
+    case = factories.make_case(researcher, summary="As the researcher wrote it")
+    from tests.test_optimistic_locking import _change_form_data
+
+    url = f"/admin/casework/case/{case.pk}/change/"
+    data = _change_form_data(case, summary="ADMIN WROTE THIS")
+    assert administrator_client.post(url, data).status_code == 302
+    case.refresh_from_db()
+    data["version"] = case.version
+    assert researcher_client.post(url, data).status_code == 302  # nothing changed
+    case.refresh_from_db()
+    assert case.updated_by == researcher and case.summary == "ADMIN WROTE THIS"
+    case.submit_for_review(researcher)
+    response = administrator_client.post(f"/admin/casework/case/{case.pk}/transition/verify/")
+    assert response.status_code == 400
+    assert "you edited this case since it was last verified" in response.text
+    case.refresh_from_db()
+    assert case.status == Status.IN_REVIEW
+
+
 def test_send_back_from_admin_records_the_note(researcher, verifier, verifier_client):
     from tests import factories
 
