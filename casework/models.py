@@ -468,6 +468,16 @@ class ReviewableModel(models.Model):
         return self.status == Status.PUBLISHED
 
 
+
+def normalised_partial_date(value, precision: str) -> tuple:
+    """A partial date as it is stored: no precision without a date, a date without one is
+    a day, and the day is the first of its month or year."""
+    if value is None:
+        return None, ""
+    precision = precision or Precision.DAY
+    return normalise_to_precision(value, precision), precision
+
+
 class PartialDateMixin:
     """Display helpers for (date, precision) pairs named <name> and <name>_precision."""
 
@@ -476,15 +486,10 @@ class PartialDateMixin:
 
     def normalise_partial_dates(self, *names: str) -> None:
         for name in names:
-            value = getattr(self, name)
-            precision = getattr(self, f"{name}_precision")
-            if value is None:
-                setattr(self, f"{name}_precision", "")
-            else:
-                if not precision:
-                    precision = Precision.DAY
-                    setattr(self, f"{name}_precision", precision)
-                setattr(self, name, normalise_to_precision(value, precision))
+            value, precision = normalised_partial_date(getattr(self, name),
+                                                       getattr(self, f"{name}_precision"))
+            setattr(self, name, value)
+            setattr(self, f"{name}_precision", precision)
 
 
 class PartialDateField(models.DateField):
