@@ -379,7 +379,7 @@ class NameIndex:
         ).iterator(chunk_size=5000):
             for key in _record_keys(name, other_names):
                 self.keys[key].add(pk)
-        self.created: dict[str, object] = {}  # key -> record created by this import
+        self.created: dict[str, int] = {}  # key -> id of the record this import created
 
     def find(self, key: str) -> set[int]:
         return self.keys.get(key, set())
@@ -654,9 +654,9 @@ class Importer:
                 record = Organisation(name=name, kind=Organisation.Kind.OTHER)
             self._stamp(record, creating=True)
             record.save()
-            index.created[value] = record
+            index.created[value] = record.pk
             self._count_new("people" if model_kind == "person" else "organisations")
-        return model_kind, index.created[value].pk
+        return model_kind, index.created[value]
 
     def _source_id(self, url: str) -> int:
         if url in self.source_ids:
@@ -1304,23 +1304,18 @@ class CaseImporter(Importer):
             if not names:
                 continue
             model = Person if model_kind == "person" else Organisation
+            # identity_public stays False for people: "Name withheld" until consent.
             extra = {} if model is Person else {"kind": Organisation.Kind.OTHER}
-            records = []
-            for name in names.values():
-                # identity_public stays False for people: "Name withheld" until consent.
-                record = model(name=name, status=Status.DRAFT, version=1, **extra)
-                self._stamp(record, creating=True)
-                records.append(record)
-            create_records(model, records)
+            ids = create_rows(model, {**self._new_record_values, **extra},
+                              [{"name": name} for name in names.values()])
             with connection.cursor() as cursor:
-                copy_history(cursor, model, "id", [r.pk for r in records], self.user,
+                copy_history(cursor, model, "id", ids, self.user,
                              f"import from {self.filename}", timezone.now())
             index = self.people if model_kind == "person" else self.organisations
-            for key, record in zip(names, records, strict=True):
-                index.created[key] = record
+            index.created.update(zip(names, ids, strict=True))
             self.report.new_related["people" if model is Person else "organisations"] = (
                 self.report.new_related.get("people" if model is Person else "organisations", 0)
-                + len(records))
+                + len(ids))
 
     def _create_sources(self, urls) -> None:
         new = list(dict.fromkeys(url for url in urls if url not in self.source_ids))
