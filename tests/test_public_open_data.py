@@ -93,3 +93,17 @@ def test_sitemap_lists_published_permalinks(client, researcher, verifier):
     cases = client.get("/sitemap-cases.xml").text
     assert f"/cases/{case.reference}/" in cases and draft.reference not in cases
     assert client.get("/sitemap-pages.xml").status_code == 200
+
+
+def test_the_public_download_makes_formula_cells_inert(client, researcher, verifier):
+    """A cell that a spreadsheet would run as a formula is written as text in /cases.csv
+    too, as in every internal export."""
+    case = factories.make_case(researcher, title='=HYPERLINK("http://evil.example","x")',
+                               location="+Baku", summary="@SUM(1)")
+    person = factories.make_person(researcher, name="-Dash Name", identity_public=True)
+    factories.publish(person, researcher, verifier)
+    factories.involve(case, person)
+    factories.publish(case, researcher, verifier)
+    [row] = list(csv.DictReader(io.StringIO(body(client.get("/cases.csv")))))
+    assert (row["title"], row["location"], row["summary"], row["defenders"]) == (
+        '\'=HYPERLINK("http://evil.example","x")', "'+Baku", "'@SUM(1)", "'-Dash Name")
