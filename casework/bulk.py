@@ -55,8 +55,12 @@ def create_rows(model, shared: dict, records: list[dict]) -> list[int]:
     """
     if not records:
         return []
+    known = {field.attname for field in model._meta.concrete_fields}
+    unknown = (set(shared) | set().union(*records)) - known
+    if unknown:  # a ForeignKey is given by its attname ("created_by_id")
+        raise ValueError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
     if connection.vendor != "postgresql":
-        instances = [model(**shared, **values) for values in records]
+        instances = [model(**{**shared, **values}) for values in records]
         model.objects.bulk_create(instances)
         return [instance.pk for instance in instances]
     database = connections[DEFAULT_DB_ALIAS]
@@ -180,11 +184,14 @@ def by_index(cursor):
     if connection.vendor != "postgresql":
         yield
         return
-    cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
-    try:
-        yield
-    finally:
-        cursor.execute("RESET enable_seqscan")
+    cursor.execute("SELECT current_setting('enable_seqscan'), "
+                   "set_config('enable_seqscan', 'off', true)")
+    before = cursor.fetchone()[0]
+    yield
+    # Only after a statement that succeeded: after a failed one the transaction is
+    # aborted (another statement would only hide the reason), and the setting, local to
+    # the transaction, goes with its rollback.
+    cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [before])
 
 
 def new_ids(model, count: int) -> list[int] | None:

@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -428,16 +429,31 @@ class _RowErrors:
 _url_validator = URLValidator(schemes=["http", "https"])
 
 
+_writing_imports = 0
+_writing_imports_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def _frozen():
     """Python's garbage collector leaves the objects that exist now (the checked file)
     alone until the end: otherwise each of its full collections while writing goes through
-    them all again (some 5 % of a large import's time)."""
-    gc.freeze()
+    them all again (some 5 % of a large import's time).
+
+    gc.freeze() holds for the whole process: in a threaded app server, other threads'
+    objects are left alone too (memory is held, nothing else changes) until the last
+    import writing in the process ends; a count keeps one import's end from unfreezing
+    another's."""
+    global _writing_imports
+    with _writing_imports_lock:
+        _writing_imports += 1
+        gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        with _writing_imports_lock:
+            _writing_imports -= 1
+            if not _writing_imports:
+                gc.unfreeze()
 
 
 class Importer:

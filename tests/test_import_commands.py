@@ -602,6 +602,30 @@ def test_a_database_error_in_a_batch_names_the_row_of_the_reference_it_names(
     assert "row 2:" not in out and "row 3:" not in out
 
 
+def test_a_database_refusal_while_copying_history_gives_its_own_reason(coordinator):
+    """The history copies run with a planner setting that is put back afterwards; when the
+    copy itself fails, the database's reason is what the user reads (not the error of
+    putting the setting back in an aborted transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'the history store is read-only today'; END $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON casework_historicalcase
+            FOR EACH ROW EXECUTE FUNCTION refuse();""")
+    out = import_failing(SAMPLE_CASES, coordinator)
+    assert "the history store is read-only today" in out
+    assert "transaction is aborted" not in out
+    assert not Case.objects.exists()
+
+
+def test_the_history_copies_leave_the_planner_settings_as_they_were(coordinator):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        run("import_cases", SAMPLE_CASES, user=coordinator.username)
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone()[0] == "off"  # the caller's, not the server's default
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_person_deleted_while_the_file_was_checked_is_reported_not_a_traceback(
         coordinator, researcher, tmp_path, monkeypatch):
@@ -712,3 +736,28 @@ def test_an_import_sends_a_case_in_review_back_to_draft(coordinator, researcher,
     case.refresh_from_db()
     assert (case.status, case.review_note) == (
         Status.DRAFT, "Edited while in review: back to draft, to be submitted again.")
+
+
+def test_writing_rows_refuses_a_name_that_is_no_column(coordinator):
+    """create_rows takes columns by attname: a ForeignKey given by its field name would be
+    dropped silently (authorship lost), so it is refused."""
+    from casework.bulk import create_rows
+
+    with pytest.raises(ValueError, match="no column created_by"):
+        create_rows(Organisation, {"created_by": coordinator}, [{"name": "Ministry"}])
+    [pk] = create_rows(Organisation, {"created_by_id": coordinator.pk, "kind": "other"},
+                       [{"name": "Ministry", "kind": "court"}])
+    assert (Organisation.objects.get(pk=pk).created_by, Organisation.objects.get(pk=pk).kind
+            ) == (coordinator, "court")
+
+
+def test_overlapping_imports_keep_the_collector_frozen_until_the_last_ends():
+    import gc
+
+    from casework.importing import _frozen
+
+    with _frozen():
+        with _frozen():
+            assert gc.get_freeze_count()
+        assert gc.get_freeze_count()  # the other import is still writing
+    assert not gc.get_freeze_count()
