@@ -4,10 +4,11 @@ An unpublished or restricted record answers exactly like one that never existed.
 """
 
 import json
+from collections import defaultdict
 from collections.abc import Iterator
 
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import capfirst
@@ -278,12 +279,21 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "casework/case_detail.html", {"case": case, "roles": roles})
 
 
-def _case_involvements():
-    """Involvements in published cases, with the case's public fields."""
-    return (Involvement.objects.filter(case__in=Case.objects.published())
-            .select_related("case")
-            .only("id", "role", "description", "case", *(f"case__{f}" for f in public.CASE_FIELDS))
-            .order_by("-case__started_on", "case__reference", "id"))
+def _cases_of(request: HttpRequest, **party):
+    """A page of the published cases a person or an organisation is in, newest first, each
+    once with the roles it has there (`case.roles`: a lawyer who was also targeted is one
+    case, not two)."""
+    involved = Involvement.objects.filter(**party)
+    page = Paginator(public.cases().filter(pk__in=involved.values("case"))
+                     .order_by(F("started_on").desc(nulls_last=True), "reference", "id"),
+                     CASES_PER_PAGE).get_page(request.GET.get("page"))
+    roles = defaultdict(set)
+    for case_id, role in involved.filter(case__in=[case.pk for case in page]).values_list(
+            "case", "role"):
+        roles[case_id].add(role)
+    for case in page:  # in the order the roles are declared: targeted first
+        case.roles = [role.label for role in Involvement.Role if role in roles[case.pk]]
+    return page
 
 
 @require_safe
@@ -291,8 +301,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(public.people(), pk=pk)
     context = {
         "person": person,
-        "cases": Paginator(_case_involvements().filter(person=person), CASES_PER_PAGE)
-        .get_page(request.GET.get("page")),
+        "cases": _cases_of(request, person=person),
         **_latest_statements(public.statements().filter(speaker=person)),
     }
     return render(request, "casework/person_detail.html", context)
@@ -303,8 +312,7 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = get_object_or_404(public.organisations(), pk=pk)
     context = {
         "organisation": organisation,
-        "cases": Paginator(_case_involvements().filter(organisation=organisation),
-                           CASES_PER_PAGE).get_page(request.GET.get("page")),
+        "cases": _cases_of(request, organisation=organisation),
         **_latest_statements(_statements_of(organisation)),
     }
     return render(request, "casework/organisation_detail.html", context)

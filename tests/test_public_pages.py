@@ -193,6 +193,27 @@ def test_a_persons_and_an_organisations_cases_come_a_page_at_a_time(
         assert client.get(url, {"page": 2}).text.count("Case number") == 3
 
 
+def test_a_person_in_two_roles_in_one_case_lists_the_case_once_with_both(
+        client, researcher, verifier):
+    person = factories.publish(factories.make_person(researcher, name="Lawyer And Target",
+                                                     identity_public=True), researcher, verifier)
+    both = factories.make_case(researcher, title="Both roles here")
+    factories.involve(both, person, role="lawyer")
+    factories.involve(both, person, role="targeted")
+    factories.publish(both, researcher, verifier)
+    one = factories.make_case(researcher, title="One role here")
+    factories.involve(one, person, role="witness")
+    factories.publish(one, researcher, verifier)
+    hidden = factories.make_case(researcher, title="Draft role here")
+    factories.involve(hidden, person, role="targeted")
+    page = client.get(person.get_absolute_url())
+    items = [item for item in page.context["cases"]]
+    assert [case.title for case in items] == ["Both roles here", "One role here"]
+    assert page.text.count("Both roles here") == 1 and "Draft role here" not in page.text
+    assert ("· targeted defender, lawyer representing a defender</span>" in page.text
+            and "· witness</span>" in page.text)
+
+
 def test_a_persons_and_an_organisations_latest_statements_link_to_all_of_them(
         client, researcher, verifier, django_assert_max_num_queries):
     from casework.views import STATEMENTS_ON_RECORD_PAGE
