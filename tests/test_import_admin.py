@@ -28,6 +28,8 @@ def confirm(client, preview, url=PROCESS_URL):
 
 @pytest.mark.smoke
 def test_coordinator_previews_then_confirms_an_import(coordinator_client, coordinator):
+    form = coordinator_client.get("/admin/casework/case/import/")
+    assert 'value="Check the file"' in form.text and "Nothing is written yet" in form.text
     preview = upload(coordinator_client, SAMPLE_CASES.read_bytes())
     assert preview.status_code == 200
     result = preview.context["result"]
