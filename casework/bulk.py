@@ -1,5 +1,5 @@
 """Bulk writes that keep Django's semantics but not its per-row cost: COPY on
-PostgreSQL for inserts (create_records, insert_rows), and one UPDATE … FROM a COPY-filled
+PostgreSQL for inserts (create_rows, insert_rows), and one UPDATE … FROM a COPY-filled
 temporary table for updates (update_records); multi-row statements elsewhere. Used by the
 importer and by the search documents' refresh."""
 
@@ -13,33 +13,6 @@ def qn(name: str) -> str:
     """Quote a table or column name. The raw SQL below interpolates only names taken from
     model metadata, quoted; every value is a query parameter (hence the noqa: S608)."""
     return connection.ops.quote_name(name)
-
-
-def create_records(model, records: list) -> None:
-    """bulk_create; on PostgreSQL, ids drawn from the table's sequence and one COPY.
-
-    Values are prepared exactly as Django prepares them for an insert (pre_save for
-    auto_now fields, get_db_prep_save), so the rows are those bulk_create would write.
-    """
-    if connection.vendor != "postgresql" or not records:
-        model.objects.bulk_create(records)
-        return
-    table = model._meta.db_table
-    fields = model._meta.concrete_fields
-    ids = new_ids(model, len(records))
-    with connection.cursor() as cursor:
-        # The connection itself, not the `connection` proxy: every attribute read through
-        # the proxy is a thread-local lookup, and preparing values reads many (some 2.5 s
-        # of CPU per 20,000 imported cases).
-        database = connections[DEFAULT_DB_ALIAS]
-        rows = []
-        for record, pk in zip(records, ids, strict=True):
-            record.pk = pk
-            rows.append([f.get_db_prep_save(f.pre_save(record, True), database) for f in fields])
-        insert_rows(cursor, table, [f.column for f in fields], rows)
-    for record in records:
-        record._state.adding = False
-        record._state.db = connection.alias
 
 
 def create_rows(model, shared: dict, records: list[dict]) -> list[int]:
@@ -162,8 +135,8 @@ def delete_rows(cursor, table: str, ids: list[int], column: str = "id",
 
 
 def in_ids(ids: list[int]) -> tuple[str, list]:
-    """`IN (…)` for a batch of ids (or other values), and its parameters. On PostgreSQL one array parameter
-    (`= ANY(%s)`): the driver and the server then parse a short statement, not one with a
+    """`IN (…)` for a batch of ids (or other values), and its parameters. On PostgreSQL one
+    array parameter (`= ANY(%s)`): the driver and the server then parse a short statement, not one with a
     thousand placeholders (some 2 s of CPU per 20,000 imported cases)."""
     if connection.vendor == "postgresql":
         return "= ANY(%s)", [list(ids)]

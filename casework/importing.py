@@ -48,7 +48,6 @@ from simple_history.utils import get_history_manager_for_model as history_manage
 from accounts.models import AuditEvent
 from casework.bulk import (
     by_index,
-    create_records,
     create_rows,
     delete_rows,
     insert_rows,
@@ -1293,14 +1292,12 @@ class CaseImporter(Importer):
                 present.add(key)
                 if key not in wanted:
                     gone.append(involvement.pk)
-            new += [Involvement(case_id=plan.existing.pk, role=role, **{f"{kind}_id": pk})
+            new += [{"case_id": plan.existing.pk, "role": role, f"{kind}_id": pk}
                     for role, kind, pk in sorted(wanted - present)]
         copy_history(cursor, Involvement, "id", gone, self.user, reason, when, "-")
         delete_rows(cursor, Involvement._meta.db_table, gone)
-        for involvement in new:
-            involvement.normalise_partial_dates("started_on", "ended_on")
-        create_records(Involvement, new)
-        copy_history(cursor, Involvement, "id", [i.pk for i in new], self.user, reason, when)
+        added = create_rows(Involvement, {}, new)  # no dates: none to normalise
+        copy_history(cursor, Involvement, "id", added, self.user, reason, when)
 
     @staticmethod
     def columns_changed(plans: list[CasePlan]) -> list[str]:
